@@ -1,0 +1,30 @@
+"""Errors that explain themselves.
+
+Every message names the node, its op, the shapes involved and what to do,
+so a learner never has to read a traceback from deep inside numpy.
+"""
+
+
+class DLScratchError(Exception):
+    """Base class for every error dlscratch raises on purpose."""
+
+
+class GraphError(DLScratchError):
+    """A node is used with the wrong graph, or an op got something that is not a node."""
+
+
+class FeedError(DLScratchError):
+    """A placeholder was not fed, or was fed a value of the wrong shape or dtype."""
+
+
+class ShapeError(DLScratchError):
+    """An op's inputs have shapes that do not fit together."""
+
+
+class GradientError(DLScratchError):
+    """A gradient rule is missing or returned something unusable."""
+
+
+def describe(node):
+    """'name' (OpType) — how nodes are named in every message."""
+    return f"'{node.name}' ({node.op_type})"

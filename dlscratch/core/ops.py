@@ -1,0 +1,405 @@
+"""Every op, its forward and its gradient side by side.
+
+An op is a class holding two plain functions:
+    forward(*input_values, **attrs) -> output value
+    backward(ctx, grad) -> one gradient per input   (see registry.py)
+Defining the class registers both. The public function below each class
+builds the graph node; nothing is computed until a Session runs it.
+"""
+import numpy as np
+
+from .graph import Operation, to_node
+from .registry import register_op, unbroadcast
+
+
+OPS = {}  # op type -> its class
+
+
+class Op:
+    def __init_subclass__(cls):
+        if "forward" in cls.__dict__:
+            OPS[cls.__name__] = cls
+            register_op(cls.__name__, cls.__dict__["forward"], cls.__dict__.get("backward"))
+
+    def explain(shapes, attrs):
+        return "their shapes do not fit together"
+
+
+def _node(op, inputs, name=None, **attrs):
+    nodes = [to_node(x, op.__name__, i) for i, x in enumerate(inputs)]
+    return Operation(op.__name__, nodes, attrs, name=name or _snake(op.__name__))
+
+
+def _snake(camel):
+    if camel == "MatMul":
+        return "matmul"
+    return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(camel))
+
+
+def _fmt(shape):
+    return str(tuple(shape))
+
+
+class _Broadcasting(Op):
+    def explain(shapes, attrs):
+        a, b = (_fmt(s) for s in shapes)
+        return (f"shapes {a} and {b} cannot be broadcast together. numpy lines shapes up from the "
+                "right and each pair of sizes must be equal or 1; reshape or transpose one input")
+
+
+# --- arithmetic ---------------------------------------------------------------
+
+class Add(_Broadcasting):
+    def forward(x, y):
+        return x + y
+
+    def backward(ctx, grad):
+        x, y = ctx.inputs
+        return unbroadcast(grad, np.shape(x)), unbroadcast(grad, np.shape(y))
+
+
+class Sub(_Broadcasting):
+    def forward(x, y):
+        return x - y
+
+    def backward(ctx, grad):
+        x, y = ctx.inputs
+        return unbroadcast(grad, np.shape(x)), unbroadcast(-grad, np.shape(y))
+
+
+class Mul(_Broadcasting):
+    def forward(x, y):
+        return x * y
+
+    def backward(ctx, grad):
+        x, y = ctx.inputs
+        dx = unbroadcast(grad * y, np.shape(x)) if ctx.needs[0] else None
+        dy = unbroadcast(grad * x, np.shape(y)) if ctx.needs[1] else None
+        return dx, dy
+
+
+class Div(_Broadcasting):
+    def forward(x, y):
+        return x / y
+
+    def backward(ctx, grad):
+        x, y = ctx.inputs
+        dx = unbroadcast(grad / y, np.shape(x)) if ctx.needs[0] else None
+        dy = unbroadcast(-grad * ctx.output / y, np.shape(y)) if ctx.needs[1] else None
+        return dx, dy
+
+
+class Neg(Op):
+    def forward(x):
+        return -x
+
+    def backward(ctx, grad):
+        return (-grad,)
+
+
+class Square(Op):
+    def forward(x):
+        return x * x
+
+    def backward(ctx, grad):
+        return (2 * grad * ctx.inputs[0],)
+
+
+class Pow(Op):
+    def forward(x, exponent):
+        return x ** exponent
+
+    def backward(ctx, grad):
+        p = ctx.attrs["exponent"]
+        return (grad * p * ctx.inputs[0] ** (p - 1),)
+
+
+class MatMul(Op):
+    def forward(a, b):
+        return a @ b
+
+    def backward(ctx, grad):
+        a, b = ctx.inputs
+        if a.ndim == 2 and b.ndim == 2:  # the common case, kept fast
+            return (grad @ b.T if ctx.needs[0] else None,
+                    a.T @ grad if ctx.needs[1] else None)
+        # Vectors act as a one-row / one-column matrix; stacked matrices broadcast.
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g = grad[..., None] if b.ndim == 1 else grad
+        g = g[..., None, :] if a.ndim == 1 else g
+        da = unbroadcast(g @ b2.mT, a2.shape).reshape(a.shape) if ctx.needs[0] else None
+        db = unbroadcast(a2.mT @ g, b2.shape).reshape(b.shape) if ctx.needs[1] else None
+        return da, db
+
+    def explain(shapes, attrs):
+        a, b = shapes
+        if len(a) == 0 or len(b) == 0:
+            return "matmul needs arrays of at least 1 dimension; use multiply for scalars"
+        inner_a, inner_b = a[-1], (b[0] if len(b) == 1 else b[-2])
+        return (f"a {_fmt(a)} matrix times a {_fmt(b)} matrix needs the inner sizes to match, "
+                f"but they are {inner_a} and {inner_b}. Check the order of the inputs, or transpose one")
+
+
+# --- element-wise functions -----------------------------------------------------
+
+class Sigmoid(Op):
+    def forward(x):
+        return 0.5 * (1 + np.tanh(0.5 * x))  # = 1/(1+exp(-x)), but never overflows
+
+    def backward(ctx, grad):
+        y = ctx.output
+        return (grad * y * (1 - y),)
+
+
+class Tanh(Op):
+    def forward(x):
+        return np.tanh(x)
+
+    def backward(ctx, grad):
+        y = ctx.output
+        return (grad * (1 - y * y),)
+
+
+class Relu(Op):
+    def forward(x):
+        return np.maximum(x, 0)
+
+    def backward(ctx, grad):
+        return (grad * (ctx.inputs[0] > 0),)
+
+
+class Exp(Op):
+    def forward(x):
+        return np.exp(x)
+
+    def backward(ctx, grad):
+        return (grad * ctx.output,)
+
+
+class Log(Op):
+    def forward(x):
+        return np.log(x)
+
+    def backward(ctx, grad):
+        return (grad / ctx.inputs[0],)
+
+
+class ClipByValue(Op):
+    def forward(x, lo, hi):
+        return np.clip(x, lo, hi)
+
+    def backward(ctx, grad):
+        x, a = ctx.inputs[0], ctx.attrs
+        return (grad * ((x >= a["lo"]) & (x <= a["hi"])),)
+
+
+# --- softmax family ---------------------------------------------------------------
+
+def _log_softmax(x, axis):
+    shifted = x - x.max(axis=axis, keepdims=True)  # the max shift keeps exp() finite
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+class Softmax(Op):
+    def forward(x, axis):
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        return e / e.sum(axis=axis, keepdims=True)
+
+    def backward(ctx, grad):
+        y, axis = ctx.output, ctx.attrs["axis"]
+        return (y * (grad - (grad * y).sum(axis=axis, keepdims=True)),)
+
+
+class LogSoftmax(Op):
+    def forward(x, axis):
+        return _log_softmax(x, axis)
+
+    def backward(ctx, grad):
+        y, axis = ctx.output, ctx.attrs["axis"]
+        return (grad - np.exp(y) * grad.sum(axis=axis, keepdims=True),)
+
+
+class SoftmaxCrossEntropyWithLogits(Op):
+    def forward(labels, logits, axis):
+        return -(labels * _log_softmax(logits, axis)).sum(axis=axis)
+
+    def backward(ctx, grad):
+        labels, logits = ctx.inputs
+        axis = ctx.attrs["axis"]
+        log_p = _log_softmax(logits, axis)
+        g = np.expand_dims(grad, axis)
+        d_labels = -g * log_p if ctx.needs[0] else None
+        d_logits = g * (np.exp(log_p) * labels.sum(axis=axis, keepdims=True) - labels) if ctx.needs[1] else None
+        return d_labels, d_logits
+
+
+# --- reductions and shape -----------------------------------------------------------
+
+def _expand_reduced(grad, shape, axis, keepdims):
+    """Put back the axes a reduction removed, so grad broadcasts against the input."""
+    if axis is not None and not keepdims:
+        axes = (axis,) if np.isscalar(axis) else axis
+        grad = np.expand_dims(grad, tuple(a % len(shape) for a in axes))
+    return np.broadcast_to(grad, shape)
+
+
+class Sum(Op):
+    def forward(x, axis, keepdims):
+        return np.sum(x, axis=axis, keepdims=keepdims)
+
+    def backward(ctx, grad):
+        x, a = ctx.inputs[0], ctx.attrs
+        return (_expand_reduced(grad, np.shape(x), a["axis"], a["keepdims"]),)
+
+
+class Mean(Op):
+    def forward(x, axis, keepdims):
+        return np.mean(x, axis=axis, keepdims=keepdims)
+
+    def backward(ctx, grad):
+        x, a = ctx.inputs[0], ctx.attrs
+        count = np.size(x) // max(np.size(ctx.output), 1)
+        return (_expand_reduced(grad / count, np.shape(x), a["axis"], a["keepdims"]),)
+
+
+class Transpose(Op):
+    def forward(x, perm):
+        return np.transpose(x, perm)
+
+    def backward(ctx, grad):
+        perm = ctx.attrs["perm"]
+        return (np.transpose(grad, None if perm is None else np.argsort(perm)),)
+
+
+class Reshape(Op):
+    def forward(x, shape):
+        return np.reshape(x, shape)
+
+    def backward(ctx, grad):
+        return (np.reshape(grad, np.shape(ctx.inputs[0])),)
+
+    def explain(shapes, attrs):
+        return f"an array of shape {_fmt(shapes[0])} cannot be reshaped to {_fmt(attrs['shape'])}: the sizes differ"
+
+
+# --- the public functions -------------------------------------------------------------
+
+def add(x, y, name=None):
+    """x + y, element-wise with broadcasting."""
+    return _node(Add, (x, y), name)
+
+
+def subtract(x, y, name=None):
+    """x - y, element-wise with broadcasting."""
+    return _node(Sub, (x, y), name)
+
+
+def multiply(x, y, name=None):
+    """x * y, element-wise with broadcasting."""
+    return _node(Mul, (x, y), name)
+
+
+def divide(x, y, name=None):
+    """x / y, element-wise with broadcasting."""
+    return _node(Div, (x, y), name)
+
+
+def negative(x, name=None):
+    """-x."""
+    return _node(Neg, (x,), name)
+
+
+def square(x, name=None):
+    """x ** 2."""
+    return _node(Square, (x,), name)
+
+
+def pow(x, exponent, name=None):
+    """x ** exponent, for a constant (Python number) exponent."""
+    if not isinstance(exponent, (int, float)):
+        from .errors import GraphError
+        raise GraphError(f"pow() needs a constant number as exponent, not a {type(exponent).__name__}; "
+                         "write exp(y * log(x)) for a variable exponent.")
+    return _node(Pow, (x,), name, exponent=exponent)
+
+
+def matmul(a, b, name=None):
+    """The matrix product a @ b."""
+    return _node(MatMul, (a, b), name)
+
+
+def sigmoid(x, name=None):
+    """1 / (1 + exp(-x)), computed without overflow."""
+    return _node(Sigmoid, (x,), name)
+
+
+def tanh(x, name=None):
+    return _node(Tanh, (x,), name)
+
+
+def relu(x, name=None):
+    """max(x, 0)."""
+    return _node(Relu, (x,), name)
+
+
+def exp(x, name=None):
+    return _node(Exp, (x,), name)
+
+
+def log(x, name=None):
+    """The natural logarithm."""
+    return _node(Log, (x,), name)
+
+
+def clip_by_value(x, clip_value_min, clip_value_max, name=None):
+    """x limited to [min, max]; the gradient is zero where x was clipped."""
+    return _node(ClipByValue, (x,), name, lo=clip_value_min, hi=clip_value_max)
+
+
+def softmax(x, axis=-1, name=None):
+    """exp(x) / sum(exp(x)) along `axis`, shifted by the max so it never overflows."""
+    return _node(Softmax, (x,), name, axis=axis)
+
+
+def log_softmax(x, axis=-1, name=None):
+    """log(softmax(x)), computed directly so it stays finite for large logits."""
+    return _node(LogSoftmax, (x,), name, axis=axis)
+
+
+def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):
+    """-sum(labels * log_softmax(logits)) along `axis`: one loss per example, numerically stable."""
+    return _node(SoftmaxCrossEntropyWithLogits, (labels, logits), name, axis=axis)
+
+
+def reduce_sum(x, axis=None, keepdims=False, name=None):
+    """Sum over `axis` (an int, a tuple, or None for all axes)."""
+    return _node(Sum, (x,), name or "reduce_sum", axis=_axis(axis), keepdims=keepdims)
+
+
+def reduce_mean(x, axis=None, keepdims=False, name=None):
+    """Mean over `axis` (an int, a tuple, or None for all axes)."""
+    return _node(Mean, (x,), name or "reduce_mean", axis=_axis(axis), keepdims=keepdims)
+
+
+def transpose(x, perm=None, name=None):
+    """Reverse the axes, or permute them by `perm`."""
+    return _node(Transpose, (x,), name, perm=None if perm is None else tuple(perm))
+
+
+def reshape(x, shape, name=None):
+    """The same values in a new shape; -1 stands for "whatever size fits"."""
+    return _node(Reshape, (x,), name, shape=tuple(shape))
+
+
+def _axis(axis):
+    return tuple(axis) if isinstance(axis, (list, tuple)) else axis
+
+
+for _f, _op in [(add, Add), (subtract, Sub), (multiply, Mul), (divide, Div), (negative, Neg),
+                (square, Square), (pow, Pow), (matmul, MatMul), (sigmoid, Sigmoid), (tanh, Tanh),
+                (relu, Relu), (exp, Exp), (log, Log), (clip_by_value, ClipByValue),
+                (softmax, Softmax), (log_softmax, LogSoftmax),
+                (softmax_cross_entropy_with_logits, SoftmaxCrossEntropyWithLogits),
+                (reduce_sum, Sum), (reduce_mean, Mean), (transpose, Transpose), (reshape, Reshape)]:
+    _f.op_type = _op.__name__  # lets override_gradients({ds.matmul: rule}) work

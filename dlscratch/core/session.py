@@ -1,0 +1,141 @@
+"""Session: evaluates nodes, each once per run, in an order worked out once per set of fetches."""
+import numpy as np
+
+from .errors import DLScratchError, FeedError, GraphError, ShapeError, describe
+from .graph import Constant, Node, Operation, Placeholder, Variable, get_default_graph
+from .registry import FORWARD
+from .traversal import topological_order
+
+# How each step of a run gets its value.
+_FEED, _VARIABLE, _VARIABLE_COPY, _CONSTANT, _OP, _RUNNER = range(6)
+
+
+class Session:
+    """Runs parts of a graph: `session.run(fetches, feed_dict)`.
+
+    `fetches` is a node, or a list, tuple or dict of nodes; the result has the
+    same structure. Every node is computed at most once per run.
+    """
+
+    def __init__(self, graph=None):
+        self.graph = graph or get_default_graph()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        pass  # nothing to release; kept for TensorFlow-style code
+
+    def run(self, fetches, feed_dict=None):
+        nodes = []
+        _collect(fetches, nodes)
+        steps = self._plan(tuple(nodes))
+        values = self.evaluate(steps, feed_dict or {}, nodes)
+        return _rebuild(fetches, values)
+
+    def _plan(self, fetches):
+        key = ("forward", fetches)
+        steps = self.graph.cache.get(key)
+        if steps is None:
+            for node in fetches:
+                if node.graph is not self.graph:
+                    raise GraphError(f"cannot fetch {describe(node)}: it belongs to another graph than this "
+                                     "session's. Create the Session after building the graph, or pass "
+                                     "Session(graph=...).")
+            order = topological_order(fetches)
+            # Steps that change state (training) go last, after every value fetched.
+            order.sort(key=lambda n: getattr(n, "changes_state", False))
+            fetched = set(fetches)
+            steps = [_step(node, node in fetched) for node in order]
+            self.graph.cache[key] = steps
+        return steps
+
+    def evaluate(self, steps, feed_dict, fetches=()):
+        """Run the steps; return {node: value} for every node evaluated."""
+        values = {}
+        for key, value in feed_dict.items():
+            if not isinstance(key, Placeholder):
+                raise FeedError(f"only placeholders can be fed, but feed_dict has a key {key!r}. "
+                                "Make that value a ds.placeholder and feed it.")
+            if key.graph is not self.graph:
+                raise GraphError(f"feed_dict has {describe(key)}, which belongs to another graph than "
+                                 "this session's.")
+            values[key] = key.check_feed(value)
+        node = None
+        try:
+            for kind, node, fn, inputs in steps:
+                if kind == _OP:
+                    values[node] = fn(*[values[x] for x in inputs], **node.attrs)
+                elif kind == _FEED:
+                    if node not in values:
+                        values[node] = self._unfed(node, fetches)
+                elif kind == _VARIABLE:
+                    values[node] = node.value
+                elif kind == _CONSTANT:
+                    values[node] = node.value
+                elif kind == _VARIABLE_COPY:
+                    values[node] = node.value.copy()
+                else:
+                    values[node] = node.compute(values, self)
+        except DLScratchError:
+            raise
+        except (ValueError, TypeError, IndexError) as e:
+            raise _forward_error(node, values, e) from e
+        return values
+
+    def _unfed(self, node, fetches):
+        if node.default is not None:
+            return node.default
+        wanted = ", ".join(describe(f) for f in fetches) or "the fetches"
+        shape = "" if node.shape is None else f" of shape {tuple(node.shape)}"
+        raise FeedError(f"placeholder {describe(node)} needs a value to compute {wanted}: pass it in "
+                        f"feed_dict, e.g. session.run(..., feed_dict={{{node.name}: an array{shape}}}).")
+
+
+def _step(node, fetched):
+    if isinstance(node, Operation):
+        if hasattr(node, "compute"):
+            return (_RUNNER, node, None, None)
+        return (_OP, node, FORWARD[node.op_type], node.inputs)
+    if isinstance(node, Placeholder):
+        return (_FEED, node, None, None)
+    if isinstance(node, Variable):
+        return (_VARIABLE_COPY if fetched else _VARIABLE, node, None, None)
+    if isinstance(node, Constant):
+        return (_CONSTANT, node, None, None)
+    raise GraphError(f"do not know how to evaluate {describe(node)}")
+
+
+def _forward_error(node, values, error):
+    from .ops import OPS
+    shapes = [np.shape(values[x]) for x in node.inputs]
+    inputs = ", ".join(f"{describe(x)} of shape {s}" for x, s in zip(node.inputs, shapes))
+    op = OPS.get(node.op_type)
+    why = op.explain(shapes, node.attrs) if op is not None else str(error)
+    return ShapeError(f"op {describe(node)} failed on its inputs {inputs}: {why}. (numpy said: {error})")
+
+
+def _collect(fetches, nodes):
+    if isinstance(fetches, Node):
+        nodes.append(fetches)
+    elif isinstance(fetches, dict):
+        for f in fetches.values():
+            _collect(f, nodes)
+    elif isinstance(fetches, (list, tuple)):
+        for f in fetches:
+            _collect(f, nodes)
+    else:
+        raise GraphError(f"session.run() can fetch nodes, or lists, tuples and dicts of nodes, "
+                         f"not a {type(fetches).__name__} ({fetches!r}).")
+
+
+def _rebuild(fetches, values):
+    if isinstance(fetches, Node):
+        value = values[fetches]
+        return np.asarray(value) if isinstance(value, float) else value
+    if isinstance(fetches, dict):
+        return {k: _rebuild(f, values) for k, f in fetches.items()}
+    return type(fetches)(_rebuild(f, values) for f in fetches)

@@ -1,0 +1,111 @@
+"""Seeded toy data sets, the digits, and helpers. Every function returns (X, y) with integer labels y."""
+import numpy as np
+
+
+def red_blue(n_per_class=50, std=1.0, seed=0):
+    """The perceptron example: red points around (-2, -2) (label 0), blue around (2, 2) (label 1)."""
+    rng = np.random.default_rng(seed)
+    red = rng.normal(scale=std, size=(n_per_class, 2)) + (-2, -2)
+    blue = rng.normal(scale=std, size=(n_per_class, 2)) + (2, 2)
+    return np.vstack([red, blue]), np.repeat([0, 1], n_per_class)
+
+
+blobs = red_blue
+
+
+def xor_clusters(n_per_cluster=25, sigma=0.2, seed=0):
+    """The MLP example: red clusters at (0,0) and (1,1) (label 0), blue at (0,1) and (1,0) (label 1)."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0, 0], [1, 1], [0, 1], [1, 0]], dtype=float)
+    X = np.vstack([rng.normal(scale=sigma, size=(n_per_cluster, 2)) + c for c in centres])
+    return X, np.repeat([0, 0, 1, 1], n_per_cluster)
+
+
+xor = xor_clusters
+
+
+def circles(n=200, noise=0.1, factor=0.5, seed=0):
+    """A small circle (label 1) inside a big one (label 0)."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    angle = rng.uniform(0, 2 * np.pi, n)
+    radius = np.where(y == 1, factor, 1.0)
+    X = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+    return X + rng.normal(scale=noise, size=X.shape), y
+
+
+def moons(n=200, noise=0.1, seed=0):
+    """Two interleaving half circles."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    t = rng.uniform(0, np.pi, n)
+    X = np.where(y[:, None] == 0,
+                 np.column_stack([np.cos(t), np.sin(t)]),
+                 np.column_stack([1 - np.cos(t), 0.5 - np.sin(t)]))
+    return X + rng.normal(scale=noise, size=X.shape), y
+
+
+def spiral(n=200, noise=0.1, classes=2, turns=1.0, seed=0):
+    """`classes` arms winding around the origin (as in CS231n and TensorFlow Playground)."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % classes
+    r = rng.uniform(0.05, 1.0, n)
+    angle = 2 * np.pi * (turns * r + y / classes)
+    X = np.column_stack([r * np.cos(angle), r * np.sin(angle)])
+    return X + rng.normal(scale=noise * 0.5, size=X.shape), y
+
+
+def digits():
+    """The 8x8 handwritten digits that scikit-learn ships (1797 images), as pixels in [0, 1]."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise ImportError("the digits data set comes with scikit-learn: pip install scikit-learn "
+                          "(or pip install 'dlscratch[course]')") from None
+    d = load_digits()
+    return d.data / 16.0, d.target
+
+
+DATASETS = {"blobs": red_blue, "xor": xor_clusters, "circles": circles, "moons": moons, "spiral": spiral}
+
+
+def make(name, n=200, noise=None, seed=0):
+    """One of DATASETS by name with about `n` points, for widgets that switch between them.
+
+    `noise` is each data set's own spread (blobs: std, xor: sigma, others: added
+    Gaussian noise); None keeps its default.
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; choose one of {sorted(DATASETS)}")
+    spread = {} if noise is None else {"blobs": {"std": noise}, "xor": {"sigma": noise}}.get(name, {"noise": noise})
+    if name == "blobs":
+        return red_blue(n // 2, seed=seed, **spread)
+    if name == "xor":
+        return xor_clusters(n // 4, seed=seed, **spread)
+    return DATASETS[name](n, seed=seed, **spread)
+
+
+def one_hot(y, num_classes=None, dtype=np.float64):
+    """Integer labels -> rows of 0s with a 1 in the label's column."""
+    y = np.asarray(y)
+    num_classes = int(y.max()) + 1 if num_classes is None else num_classes
+    out = np.zeros((y.size, num_classes), dtype=dtype)
+    out[np.arange(y.size), y.ravel()] = 1
+    return out
+
+
+def train_test_split(X, y, test_size=0.25, seed=0):
+    """Shuffle, then split: X_train, X_test, y_train, y_test (as scikit-learn orders them)."""
+    X, y = np.asarray(X), np.asarray(y)
+    order = np.random.default_rng(seed).permutation(len(X))
+    n_test = int(round(len(X) * test_size))
+    test, train = order[:n_test], order[n_test:]
+    return X[train], X[test], y[train], y[test]
+
+
+def batches(X, y, batch_size, seed=0):
+    """Shuffled mini-batches (X_batch, y_batch) covering the data once."""
+    order = np.random.default_rng(seed).permutation(len(X))
+    for start in range(0, len(X), batch_size):
+        idx = order[start:start + batch_size]
+        yield X[idx], y[idx]
