@@ -36,6 +36,12 @@ class Session:
         values = self.evaluate(steps, feed_dict or {}, nodes)
         return _rebuild(fetches, values)
 
+    def evaluate_all(self, fetches, feed_dict=None):
+        """{node: value} for every node evaluated to compute `fetches`, for renderings and teaching."""
+        nodes = []
+        _collect(fetches, nodes)
+        return self.evaluate(self._plan(tuple(nodes)), feed_dict or {}, nodes)
+
     def _plan(self, fetches):
         key = ("forward", fetches)
         steps = self.graph.cache.get(key)
