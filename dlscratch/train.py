@@ -3,6 +3,8 @@
 The step backpropagates from the loss values of the *same* run, so
 `session.run([train_op, loss], feed)` returns the loss that the step used.
 """
+import math
+
 import numpy as np
 
 from .core.gradients import backprop
@@ -85,5 +87,6 @@ class AdamOptimizer(Optimizer):
         v = self.beta2 * v + (1 - self.beta2) * grad * grad
         self.slots[var] = (m, v)
         t = self.iterations
-        step = self.learning_rate * np.sqrt(1 - self.beta2 ** t) / (1 - self.beta1 ** t)
+        # math.sqrt gives a Python float, which keeps float32 variables float32 (np.sqrt would upcast)
+        step = self.learning_rate * math.sqrt(1 - self.beta2 ** t) / (1 - self.beta1 ** t)
         return value - step * m / (np.sqrt(v) + self.epsilon)
