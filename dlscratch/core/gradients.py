@@ -3,8 +3,10 @@ import numpy as np
 
 from .errors import GradientError, describe
 from .graph import Operation
-from .registry import GRADIENTS, OpContext, register_op
+from .ops import OPS, Op
+from .registry import GRADIENTS, OpContext
 from .traversal import topological_order
+
 
 def _backward_plan(loss, wrt):
     """The ops to differentiate, in reverse topological order, with which inputs need a gradient.
@@ -29,7 +31,7 @@ def _backward_plan(loss, wrt):
             if isinstance(node, Operation) and node in relevant:
                 needs = tuple(x in relevant for x in node.inputs)
                 if any(needs):
-                    plan.append((node, OpContext(node, None, None, needs)))
+                    plan.append((node, node.inputs, OpContext(node, None, None, needs), _saves(node)))
         loss.graph.cache[key] = plan
     return plan
 
@@ -43,47 +45,63 @@ def backprop(loss, values, wrt=None, trace=None):
     Returns {node: d loss / d node}; a node the loss does not depend on is absent.
     """
     out = values[loss]
-    grads = {loss: np.ones_like(out)}  # ones_like keeps the loss's dtype: float32 stays float32
-    for node, ctx in _backward_plan(loss, wrt):
+    grads = {loss: np.ones(np.shape(out), getattr(out, "dtype", None))}  # float32 stays float32
+    saved = getattr(values, "saved", {})
+    for node, inputs, ctx, saves in _backward_plan(loss, wrt):
         grad = grads.get(node)
-        if grad is None:
+        if grad is None:  # no path from here reached the loss, e.g. a rule returned None
             continue
-        inputs = node.inputs
-        ctx.inputs = tuple([values[x] for x in inputs])
+        ctx.inputs = [values[x] for x in inputs]
         ctx.output = values[node]
-        rule = GRADIENTS.get(node.op_type)
-        if rule is None:
-            raise GradientError(f"op {describe(node)} has no gradient rule; register one with "
-                                f"@ds.register_gradient({node.op_type!r}).")
+        if saves:
+            ctx.saved = saved.get(node)
         try:
-            result = rule(ctx, grad)
+            result = GRADIENTS[node.op_type](ctx, grad)
         except Exception as e:
+            if node.op_type not in GRADIENTS:
+                raise GradientError(f"op {describe(node)} has no gradient rule; register one with "
+                                    f"@ds.register_gradient({node.op_type!r}).") from None
             e.add_note(f"(raised by the gradient rule of {describe(node)})")
             raise
-        if len(inputs) == 1 and not isinstance(result, (tuple, list)):
-            result = (result,)
-        if result is None or len(result) != len(inputs):
-            raise GradientError(f"the gradient rule of {describe(node)} must return one gradient per "
-                                f"input ({len(inputs)}), as a tuple; it returned {_summary(result)}.")
+        if type(result) is not tuple or len(result) != len(inputs):
+            result = _as_tuple(node, result)
         if trace is not None:
             trace(node, ctx, grad, result)
         for x, need, g in zip(inputs, ctx.needs, result):
-            if not need or g is None:
-                continue
-            if np.shape(g) != np.shape(values[x]):
-                raise GradientError(_shape_message(node, x, g, values[x]))
-            previous = grads.get(x)
-            grads[x] = g if previous is None else previous + g
+            if need and g is not None:
+                if getattr(g, "shape", None) != getattr(values[x], "shape", ()):
+                    raise GradientError(_shape_message(node, x, g, values[x]))
+                previous = grads.get(x)
+                grads[x] = g if previous is None else previous + g
     return grads
 
 
-def _summary(result):
-    if isinstance(result, (tuple, list)):
-        return f"{len(result)} value(s)"
-    return type(result).__name__
+def _saves(node):
+    op = OPS.get(node.op_type)
+    return op is not None and op.saves
+
+
+def _as_tuple(node, result):
+    """Accept a list, or a bare array from a one-input rule; refuse a wrong count."""
+    if isinstance(result, list):
+        result = tuple(result)
+    elif not isinstance(result, tuple) and len(node.inputs) == 1 and result is not None:
+        result = (result,)
+    if not isinstance(result, tuple) or len(result) != len(node.inputs):
+        raise GradientError(_count_message(node, result))
+    return result
+
+
+def _count_message(node, result):
+    got = f"{len(result)} value(s)" if isinstance(result, (tuple, list)) else f"a {type(result).__name__}"
+    return (f"the gradient rule of {describe(node)} must return one gradient per input "
+            f"({len(node.inputs)}), as a tuple; it returned {got}.")
 
 
 def _shape_message(node, x, g, value):
+    if not hasattr(g, "shape"):
+        return (f"the gradient rule of {describe(node)} returned a {type(g).__name__} for its input "
+                f"{describe(x)}; return a numpy array of shape {np.shape(value)}.")
     hint = ("did you sum over the broadcast axes? (ds.unbroadcast(grad, shape) does it)"
             if np.size(g) > np.size(value) else "a gradient always has the shape of the input it belongs to")
     return (f"the gradient rule of {describe(node)} returned a gradient of shape {np.shape(g)} for its "
@@ -102,7 +120,11 @@ class Gradients(Operation):
         return tuple(grads.get(x) for x in self.wrt)
 
 
-register_op("GradientSelect", lambda grads, index: grads[index])
+class GradientSelect(Op):
+    """Picks one gradient out of a Gradients node's tuple."""
+
+    def forward(grads, index):
+        return grads[index]
 
 
 def gradients(loss, xs, name=None):

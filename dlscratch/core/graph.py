@@ -177,6 +177,9 @@ class Placeholder(Node):
 
     def check_feed(self, value):
         """Convert a fed value to an array, or explain why it does not fit."""
+        if (type(value) is np.ndarray and value.dtype.kind == "f" and (self.dtype is None or value.dtype == self.dtype)
+                and (self.shape is None or _shape_fits(value.shape, self.shape))):
+            return value  # the common case in a training loop, kept cheap
         from .errors import FeedError
         try:
             array = np.asarray(value)
@@ -202,7 +205,12 @@ class Placeholder(Node):
 
 
 def _shape_fits(actual, expected):
-    return len(actual) == len(expected) and all(e is None or e == a for a, e in zip(actual, expected))
+    if len(actual) != len(expected):
+        return False
+    for a, e in zip(actual, expected):
+        if e is not None and e != a:
+            return False
+    return True
 
 
 def _fmt(shape):

@@ -7,6 +7,7 @@ A gradient rule has one signature for every op:
         # ctx.output: the op's output value
         # ctx.attrs:  the op's settings, e.g. {"axis": 1, "keepdims": False}
         # ctx.needs:  which inputs need a gradient (a rule may skip the others)
+        # ctx.saved:  what the forward pass kept for the backward pass (see Op.saves)
         # grad:       d loss / d output, shaped like ctx.output
         return (d loss / d input for each input)   # same shape as that input
 
@@ -26,11 +27,11 @@ GRADIENTS = {}
 class OpContext:
     """What a gradient rule gets to see about one op in one run."""
 
-    __slots__ = ("node", "inputs", "output", "attrs", "needs")
+    __slots__ = ("node", "inputs", "output", "attrs", "needs", "saved")
 
-    def __init__(self, node, inputs, output, needs):
+    def __init__(self, node, inputs, output, needs, saved=None):
         self.node, self.inputs, self.output = node, inputs, output
-        self.attrs, self.needs = node.attrs, needs
+        self.attrs, self.needs, self.saved = node.attrs, needs, saved
 
     def __repr__(self):
         shapes = ", ".join(str(np.shape(x)) for x in self.inputs)
@@ -91,6 +92,8 @@ def unbroadcast(grad, shape):
     """
     if grad.shape == shape:
         return grad
+    if grad.ndim == 2 and len(shape) == 1 and grad.shape[1] == shape[0]:  # a bias added to a batch
+        return np.ones(grad.shape[0], grad.dtype) @ grad  # a BLAS call sums faster than .sum(axis=0)
     extra = grad.ndim - len(shape)
     if extra:
         grad = grad.sum(axis=tuple(range(extra)))

@@ -1,14 +1,24 @@
 """Session: evaluates nodes, each once per run, in an order worked out once per set of fetches."""
+import functools
+
 import numpy as np
 
 from .errors import DLScratchError, FeedError, GraphError, ShapeError, describe
 from .graph import Constant, Node, Operation, Placeholder, Variable, get_default_graph
+from .ops import OPS
 from .registry import FORWARD
 from .traversal import topological_order
 
 # How each step of a run gets its value.
-_FEED, _VARIABLE, _VARIABLE_COPY, _CONSTANT, _OP, _RUNNER = range(6)
+_FEED, _STATE, _STATE_COPY, _OP1, _OP2, _OPN, _SAVES, _RUNNER = range(8)
 
+
+class RunValues(dict):
+    """{node: value} of one run, plus `saved`: what ops kept for their backward pass (Op.saves)."""
+
+    def __init__(self):
+        super().__init__()
+        self.saved = {}
 
 class Session:
     """Runs parts of a graph: `session.run(fetches, feed_dict)`.
@@ -61,7 +71,7 @@ class Session:
 
     def evaluate(self, steps, feed_dict, fetches=()):
         """Run the steps; return {node: value} for every node evaluated."""
-        values = {}
+        values = RunValues()
         for key, value in feed_dict.items():
             if not isinstance(key, Placeholder):
                 raise FeedError(f"only placeholders can be fed, but feed_dict has a key {key!r}. "
@@ -72,18 +82,22 @@ class Session:
             values[key] = key.check_feed(value)
         node = None
         try:
-            for kind, node, fn, inputs in steps:
-                if kind == _OP:
-                    values[node] = fn(*[values[x] for x in inputs], **node.attrs)
+            for kind, node, fn, a, b in steps:
+                if kind == _OP2:
+                    values[node] = fn(values[a], values[b])
+                elif kind == _OP1:
+                    values[node] = fn(values[a])
+                elif kind == _STATE:  # Variables and constants
+                    values[node] = node.value
                 elif kind == _FEED:
                     if node not in values:
                         values[node] = self._unfed(node, fetches)
-                elif kind == _VARIABLE:
-                    values[node] = node.value
-                elif kind == _CONSTANT:
-                    values[node] = node.value
-                elif kind == _VARIABLE_COPY:
+                elif kind == _OPN:
+                    values[node] = fn(*[values[x] for x in a])
+                elif kind == _STATE_COPY:  # a fetched Variable: the caller gets its own copy
                     values[node] = node.value.copy()
+                elif kind == _SAVES:
+                    values[node], values.saved[node] = fn(*[values[x] for x in a])
                 else:
                     values[node] = node.compute(values, self)
         except DLScratchError:
@@ -102,21 +116,31 @@ class Session:
 
 
 def _step(node, fetched):
+    """(kind, node, function, input a, input b): the ops' attrs are bound once, here."""
     if isinstance(node, Operation):
         if hasattr(node, "compute"):
-            return (_RUNNER, node, None, None)
-        return (_OP, node, FORWARD[node.op_type], node.inputs)
+            return (_RUNNER, node, None, None, None)
+        fn = FORWARD[node.op_type]
+        if node.attrs:
+            fn = functools.partial(fn, **node.attrs)
+        inputs = node.inputs
+        if OPS[node.op_type].saves:
+            return (_SAVES, node, fn, inputs, None)
+        if len(inputs) == 1:
+            return (_OP1, node, fn, inputs[0], None)
+        if len(inputs) == 2:
+            return (_OP2, node, fn, inputs[0], inputs[1])
+        return (_OPN, node, fn, inputs, None)
     if isinstance(node, Placeholder):
-        return (_FEED, node, None, None)
-    if isinstance(node, Variable):
-        return (_VARIABLE_COPY if fetched else _VARIABLE, node, None, None)
-    if isinstance(node, Constant):
-        return (_CONSTANT, node, None, None)
+        return (_FEED, node, None, None, None)
+    if isinstance(node, Variable) and fetched:
+        return (_STATE_COPY, node, None, None, None)
+    if isinstance(node, (Variable, Constant)):
+        return (_STATE, node, None, None, None)
     raise GraphError(f"do not know how to evaluate {describe(node)}")
 
 
 def _forward_error(node, values, error):
-    from .ops import OPS
     shapes = [np.shape(values[x]) for x in node.inputs]
     inputs = ", ".join(f"{describe(x)} of shape {s}" for x, s in zip(node.inputs, shapes))
     op = OPS.get(node.op_type)
