@@ -274,3 +274,49 @@ def test_an_exception_inside_a_rule_names_the_op():
         with pytest.raises(ValueError, match="student bug") as info:
             ds.compute_gradients(ds.reduce_sum(ds.exp(w)), wrt=[w])
     assert any("'exp'" in note for note in getattr(info.value, "__notes__", []))
+
+
+@pytest.mark.parametrize("exponent, expected", [(0, 0.0), (1, 1.0), (2, 0.0), (3, 0.0)])
+def test_pow_gradient_at_zero_is_finite_where_the_derivative_exists(exponent, expected):
+    x = ds.Variable(np.array([0.0, 2.0]), name="x")
+    g = ds.compute_gradients(ds.reduce_sum(x ** exponent), wrt=[x])[x]
+    np.testing.assert_allclose(g, [expected, exponent * 2.0 ** (exponent - 1) if exponent else 0.0])
+
+
+# --- the traversal and backprop's trace --------------------------------------------------------
+
+def test_topological_order_puts_inputs_first_and_each_node_once():
+    x = ds.placeholder(name="x")
+    a = ds.sigmoid(x)
+    b = ds.exp(a) + a
+    c = b * x
+    d = c + a
+    order = ds.topological_order([d, b])
+    assert len(order) == len(set(order))
+    assert set(order) == {x, a, b, c, d} | {n for n in ds.get_default_graph().nodes if n.op_type == "Const"}
+    position = {n: i for i, n in enumerate(order)}
+    for node in order:
+        assert all(position[i] < position[node] for i in node.inputs)
+
+
+def test_backprop_trace_visits_ops_after_all_their_consumers():
+    x = ds.Variable(np.array([0.3, -0.2]), name="x")
+    s1 = ds.sigmoid(x)
+    s2 = ds.sigmoid(s1)
+    loss = ds.reduce_sum(x + s2 + s1 * s1)
+    values = ds.Session().evaluate_all(loss)
+    visited, seen_grads = [], {}
+
+    def trace(node, ctx, grad, input_grads):
+        visited.append(node)
+        seen_grads[node] = grad.copy()
+        assert len(input_grads) == len(node.inputs)
+
+    grads = ds.backprop(loss, values, trace=trace)
+    ops = [n for n in ds.topological_order([loss]) if isinstance(n, ds.Operation)]
+    assert sorted(visited, key=lambda n: n.id) == sorted(ops, key=lambda n: n.id)  # each op once
+    for node in visited:
+        for consumer in node.consumers:
+            if consumer in visited:
+                assert visited.index(consumer) < visited.index(node)
+        np.testing.assert_array_equal(seen_grads[node], grads[node])  # complete when its rule ran
