@@ -1,0 +1,40 @@
+"""Re-execute chapter notebooks in place, so their stored outputs match the library.
+
+    .venv/bin/python scripts/run_chapters.py                 # every chapter in course/
+    .venv/bin/python scripts/run_chapters.py course/05_*.ipynb
+
+Each notebook runs top to bottom in a fresh kernel from its own folder. Saved
+widget state and timing metadata are left out: they change on every run and
+nbval does not compare them.
+"""
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(path):
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False,
+                            store_widget_state=False, resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, path)
+
+
+def main(args):
+    paths = [Path(a).resolve() for a in args] or sorted((ROOT / "course").glob("[0-9]*.ipynb"))
+    for path in paths:
+        start = time.perf_counter()
+        run(path)
+        print(f"{path.relative_to(ROOT)}: {time.perf_counter() - start:.1f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
