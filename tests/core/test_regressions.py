@@ -27,6 +27,19 @@ def test_1_breadth_first_backprop_x_plus_sigmoid_of_sigmoid():
     np.testing.assert_allclose(ds.Session().run(ds.gradients(loss, x)), expected, rtol=1e-12)
 
 
+def test_1_breadth_first_backprop_with_an_op_in_the_middle():
+    """The same shape with an op as the shared node: its rule must run only once its gradient is complete."""
+    wv = np.array([0.3, -1.2, 2.0])
+    w = ds.Variable(wv, name="w")
+    x = ds.tanh(w)
+    loss = ds.reduce_sum(x + ds.sigmoid(ds.sigmoid(x)))
+    t = np.tanh(wv)
+    s1 = sigmoid(t)
+    s2 = sigmoid(s1)
+    expected = (1 + s2 * (1 - s2) * s1 * (1 - s1)) * (1 - t * t)
+    np.testing.assert_allclose(ds.compute_gradients(loss)[w], expected, rtol=1e-12)
+
+
 # 2 ----------------------------------------------------------------------------------
 
 def test_2_a_second_output_head_does_not_break_backprop():
