@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Set up (the first time) and open the course in JupyterLab.
+# Set up (the first time) and open the course in JupyterLab, at chapter 1.
 # Extra arguments go to `jupyter lab`, e.g. bash course.sh --no-browser --port 8899
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh course
-exec .venv/bin/jupyter lab "$@" course/
+exec .venv/bin/jupyter lab --ServerApp.root_dir="$PWD" "$@" course/01_computational_graphs.ipynb
