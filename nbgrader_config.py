@@ -1,0 +1,35 @@
+"""nbgrader settings for the dlscratch exercises. See solutions/README.md, "Teaching with dlscratch".
+
+Run every nbgrader command from this folder, with the environment's bin directory
+first on PATH (nbgrader calls `alembic` by name to create the gradebook).
+"""
+import os
+
+c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+course_root = os.path.dirname(os.path.abspath(__file__))
+
+# Where things live. The source notebooks, with solutions and hidden tests, are in
+# solutions/<assignment>/; the student versions nbgrader generates go to exercises/.
+c.CourseDirectory.course_id = "dlscratch"
+c.CourseDirectory.root = course_root
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+c.CourseDirectory.submitted_directory = "submitted"  # submitted/<student>/<assignment>/<notebook>.ipynb
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(course_root, "gradebook.db")  # git-ignored
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store"]
+
+# Seconds a single cell may run when validating or autograding. The longest graded cell
+# (1000 training steps) takes well under a second; a student's infinite loop is stopped
+# here, that cell scores 0, and grading goes on with the next cell.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+
+# A student who deletes a test cell gets it back at grading time, scoring 0, instead of
+# leaving the notebook waiting for a manual grade forever.
+c.OverwriteCells.add_missing_cells = True
+
+# Create a student in the gradebook the first time their submission is autograded.
+c.Autograde.create_student = True
