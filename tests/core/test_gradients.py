@@ -321,3 +321,37 @@ def test_backprop_trace_visits_ops_after_all_their_consumers():
             if consumer in visited:
                 assert visited.index(consumer) < visited.index(node)
         np.testing.assert_array_equal(seen_grads[node], grads[node])  # complete when its rule ran
+
+
+# --- gradcheck --------------------------------------------------------------------------------
+
+def test_rel_error_is_the_cs231n_definition():
+    assert ds.gradcheck.rel_error([1.0, 2.0], [1.0, 2.0]) == 0.0
+    assert ds.gradcheck.rel_error([1.0], [3.0]) == pytest.approx(0.5)
+    assert ds.gradcheck.rel_error([0.0], [1e-10]) == pytest.approx(1e-2)  # the 1e-8 floor
+    assert ds.gradcheck.rel_error([[1.0, 0.0]], [[1.0, 1.0]]) == pytest.approx(1.0)  # the largest element
+    with pytest.raises(ValueError, match="shape"):
+        ds.gradcheck.rel_error(np.ones(2), np.ones(3))
+
+
+def test_numerical_gradient_is_accurate_and_restores_its_input():
+    x = np.array([0.5, -1.0, 2.0])
+    g = ds.gradcheck.numerical_gradient(lambda: float(np.sum(np.sin(x) * x)), x)
+    np.testing.assert_allclose(g, np.cos(x) * x + np.sin(x), rtol=1e-8)
+    np.testing.assert_array_equal(x, [0.5, -1.0, 2.0])
+
+
+def test_check_gradients_reports_per_variable_and_needs_float64():
+    w = ds.Variable(np.array([[0.5, -1.0]]), name="w")
+    b = ds.Variable(np.array([0.1]), name="b")
+    x = ds.placeholder(shape=(None, 2), name="x")
+    loss = ds.reduce_sum(ds.sigmoid(ds.matmul(x, ds.transpose(w)) + b))
+    errors = ds.gradcheck.check_gradients(loss, {x: np.array([[1.0, 2.0], [0.0, -1.0]])})
+    assert set(errors) == {"w", "b"} and max(errors.values()) < 1e-7
+    np.testing.assert_array_equal(w.value, [[0.5, -1.0]])  # left as it was
+    with ds.override_gradients({"Sigmoid": lambda ctx, grad: (grad * ctx.output,)}):  # a wrong rule
+        wrong = ds.gradcheck.check_gradients(loss, {x: np.array([[1.0, 2.0], [0.0, -1.0]])})
+    assert min(wrong.values()) > 1e-2
+    v32 = ds.Variable(np.ones(2, np.float32), name="v32")
+    with pytest.raises(TypeError, match="float64"):
+        ds.gradcheck.check_gradients(ds.reduce_sum(v32 * v32))

@@ -68,6 +68,8 @@ CASES = {
     "sum_axis": (lambda x: ds.reduce_sum(x, axis=1), lambda x: torch.sum(x, dim=1), (uniform((2, 4, 3)),)),
     "sum_axes_keepdims": (lambda x: ds.reduce_sum(x, axis=(0, 2), keepdims=True),
                           lambda x: torch.sum(x, dim=(0, 2), keepdim=True), (uniform((2, 4, 3)),)),
+    "sum_negative_axes": (lambda x: ds.reduce_sum(x, axis=(-1, 0)), lambda x: torch.sum(x, dim=(-1, 0)),
+                          (uniform((2, 4, 3)),)),
     "mean_all": (ds.reduce_mean, torch.mean, (uniform((2, 4, 3)),)),
     "mean_negative_axis": (lambda x: ds.reduce_mean(x, axis=-1), lambda x: torch.mean(x, dim=-1),
                            (uniform((2, 4, 3)),)),
