@@ -57,6 +57,10 @@ def grid_probabilities(session, probabilities, x, points, feed_dict=None):
     return p
 
 
+def _colour(c):
+    return CLASS_COLOURS[int(c) % len(CLASS_COLOURS)]
+
+
 class BoundaryPlot:
     """Class probabilities as the background, the decision boundary as a line, the data points on top."""
 
@@ -68,19 +72,30 @@ class BoundaryPlot:
         self.contour = None
         self.points = []
         self.set_data(X, y)
-        ax.set_xlim(xs[0], xs[-1])
-        ax.set_ylim(ys[0], ys[-1])
+        self.set_grid(xs, ys)
         ax.set_title(title)
         ax.set_xlabel(labels[0])
         ax.set_ylabel(labels[1])
 
-    def set_data(self, X, y):
+    def set_grid(self, xs, ys):
+        """Move the background to a new grid (e.g. after the data changed)."""
+        self.xs, self.ys = xs, ys
+        self.image.set_extent((xs[0], xs[-1], ys[0], ys[-1]))
+        self.ax.set_xlim(xs[0], xs[-1])
+        self.ax.set_ylim(ys[0], ys[-1])
+
+    def set_data(self, X, y, X_test=None, y_test=None):
+        """Draw the points (filled) and, if given, held-out test points (hollow)."""
         for artist in self.points:
             artist.remove()
         X, y = np.asarray(X), np.asarray(y).ravel()
-        self.points = [self.ax.scatter(*X[y == c].T, s=22, color=CLASS_COLOURS[c % len(CLASS_COLOURS)],
-                                       edgecolors="white", linewidths=0.6, label=f"class {c}", zorder=3)
-                       for c in np.unique(y)]
+        self.points = [self.ax.scatter(*X[y == c].T, s=22, color=_colour(c), edgecolors="white",
+                                       linewidths=0.6, label=f"class {c}", zorder=3) for c in np.unique(y)]
+        if X_test is not None:
+            X_test, y_test = np.asarray(X_test), np.asarray(y_test).ravel()
+            self.points += [self.ax.scatter(*X_test[y_test == c].T, s=22, facecolors="white", edgecolors=_colour(c),
+                                            linewidths=1.2, label=f"class {c} (test)", zorder=3)
+                            for c in np.unique(y_test)]
 
     def update(self, p):
         """Show new probabilities: p of shape (n_points,) (class 1) or (n_points, n_classes)."""
@@ -131,8 +146,8 @@ def plot_decision_boundary(session, probabilities, x, X, y, *, feed_dict=None, a
 class CurvesPlot:
     """Train and test curves of one quantity (loss or accuracy) against the step."""
 
-    def __init__(self, ax, title="Loss", ylabel="loss", log=False):
-        self.ax = ax
+    def __init__(self, ax, title="Loss", ylabel="loss", log=False, legend=True):
+        self.ax, self.legend = ax, legend
         (self.train,) = ax.plot([], [], color="#1f77b4", label="train")
         (self.test,) = ax.plot([], [], color="#ff7f0e", marker="o", markersize=3, label="test")
         ax.set_title(title)
@@ -145,8 +160,11 @@ class CurvesPlot:
     def update(self, steps, train, test_steps=(), test=()):
         self.train.set_data(*_finite(steps, train))
         self.test.set_data(*_finite(test_steps, test))
+        shown = [self.train] + ([self.test] if len(test) else [])
         self.test.set_visible(len(test) > 0)
-        self.ax.legend(handles=[self.train] + ([self.test] if len(test) else []), loc="best", fontsize=8)
+        legend = self.ax.get_legend()
+        if self.legend and (legend is None or len(legend.legend_handles) != len(shown)):  # rebuilt only if needed
+            self.ax.legend(handles=shown, loc="upper right", fontsize=8)
         self.ax.relim()
         self.ax.autoscale_view()
 

@@ -43,7 +43,8 @@ def kind_of(node):
 
 
 def draw_graph(target, values=None, gradients=None, *, session=None, feed_dict=None, forward_only=False,
-               number_order=False, highlight=None, collapse=None, max_nodes=300, rankdir="LR"):
+               number_order=False, highlight=None, highlight_path=True, collapse=None, max_nodes=300,
+               rankdir="LR"):
     """Draw a graph as a `graphviz.Digraph` (JupyterLab shows it as SVG).
 
     target:       a node (draws everything it depends on), a list of nodes, or a ds.Graph.
@@ -53,7 +54,8 @@ def draw_graph(target, values=None, gradients=None, *, session=None, feed_dict=N
                   them (target must then be the loss node).
     forward_only: leave out gradient rows and the gradient/optimizer nodes.
     number_order: number the nodes in the order they are evaluated.
-    highlight:    a node (or its name): it and every path from it to the output are drawn in pink.
+    highlight:    a node (or its name): it and every path from it to the output are drawn in pink
+                  (only the node itself with highlight_path=False).
     collapse:     True (every top-level name scope), or a list of scope names such as ["hidden1"]:
                   each scope becomes one box.
     max_nodes:    above this many nodes the name scopes are collapsed automatically (and, if that is
@@ -77,7 +79,8 @@ def draw_graph(target, values=None, gradients=None, *, session=None, feed_dict=N
     if len(nodes) > max_nodes and collapse is None:
         collapse = True
         note = f"{len(nodes)} nodes is more than max_nodes={max_nodes}, so each name scope is collapsed into one box"
-    drawing = _Drawing(nodes, values or {}, gradients or {}, number_order, _on_path(nodes, highlight), collapse)
+    path = _on_path(nodes, highlight) if highlight_path else {highlight} - {None}
+    drawing = _Drawing(nodes, values or {}, gradients or {}, number_order, path, collapse)
     note = drawing.limit(max_nodes, note, len(nodes))
     if note:
         note += ". Pass max_nodes=... or collapse=... to change this."

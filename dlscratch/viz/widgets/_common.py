@@ -1,0 +1,65 @@
+"""What the widgets share: figures shown as images, guarded callbacks, and messages."""
+import functools
+import html
+import io
+
+import ipywidgets as widgets
+from matplotlib.figure import Figure
+
+import dlscratch as ds
+
+OPTIMIZERS = {  # the optimizer choices the widgets offer, by the name shown
+    "GD": lambda lr: ds.train.GradientDescentOptimizer(lr),
+    "momentum": lambda lr: ds.train.MomentumOptimizer(lr, momentum=0.9),
+    "Adam": lambda lr: ds.train.AdamOptimizer(lr),
+}
+
+
+def new_figure(width, height, columns=1):
+    """A Figure outside pyplot: nothing piles up, and redrawing means changing its artists."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    axes = fig.subplots(1, columns, squeeze=False)[0]
+    return fig, list(axes)
+
+
+class FigureImage:
+    """A figure shown as an Image widget. refresh() swaps the picture in place: no flicker, no stacking."""
+
+    def __init__(self, fig, dpi=80):
+        self.fig, self.dpi = fig, dpi
+        self.widget = widgets.Image(format="png")
+        self.refreshes = 0
+
+    def refresh(self):
+        buffer = io.BytesIO()
+        self.fig.savefig(buffer, format="png", dpi=self.dpi)
+        if self.refreshes == 0:
+            # Lay the figure out once; later redraws keep those positions and take half the time.
+            self.fig.set_layout_engine("none")
+        self.widget.value = buffer.getvalue()
+        self.refreshes += 1
+
+
+def message_html(text, kind="info"):
+    """A one-line message: kind is 'info', 'good' or 'error' (red, for diverged runs and bad settings)."""
+    colour = {"info": "#374151", "good": "#15803d", "error": "#b91c1c"}[kind]
+    return f'<span style="color:{colour}">{html.escape(text)}</span>'
+
+
+def guarded(method):
+    """Run a widget callback; if it fails, show the reason in the widget instead of a traceback."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        try:
+            result = method(self, *args, **kwargs)
+            self.error = None
+            return result
+        except Exception as e:  # a widget must never leave a traceback in the notebook
+            self.error = f"{type(e).__name__}: {e}"
+            self.status.value = message_html(self.error, "error")
+    return run
+
+
+def button(description, icon, tooltip, style=""):
+    return widgets.Button(description=description, icon=icon, tooltip=tooltip, button_style=style,
+                          layout=widgets.Layout(width="auto"))

@@ -1,0 +1,149 @@
+"""Learning-rate explorer: how the step size and the optimizer move a point down a loss surface."""
+import ipywidgets as widgets
+import numpy as np
+
+import dlscratch as ds
+
+from ..plots import CurvesPlot, TrajectoryPlot
+from ._common import OPTIMIZERS, FigureImage, guarded, message_html, new_figure
+
+
+class Surface:
+    """A two-parameter loss written with operators only, so one function serves numpy grids and ds nodes."""
+
+    def __init__(self, name, fn, start, minimum, xlim, ylim, formula):
+        self.name, self.fn, self.start, self.minimum = name, fn, start, minimum
+        self.xlim, self.ylim, self.formula = xlim, ylim, formula
+
+
+SURFACES = {
+    "ravine": Surface("ravine", lambda a, b: 0.5 * (a**2 + 10 * b**2), (-4.0, 2.0), (0, 0), (-5, 5), (-3, 3),
+                      "½(w₁² + 10 w₂²): ten times steeper across than along"),
+    "rosenbrock": Surface("rosenbrock", lambda a, b: (1 - a)**2 + 100 * (b - a**2)**2, (-1.5, 2.0), (1, 1), (-2, 2),
+                          (-1, 3), "(1 − w₁)² + 100 (w₂ − w₁²)²: a curved valley, minimum at (1, 1)"),
+}
+BLOW_UP = 1e3  # a loss this many times the starting loss counts as diverged
+
+
+class LearningRateModel:
+    """Runs an optimizer of the library on a two-parameter loss and keeps the path it took.
+
+    After run(): path (one row of parameters per step, start included), losses (the loss at each
+    row), diverged (the step at which the loss blew up, or None) and message.
+
+    Example:
+        model = LearningRateModel(learning_rate=0.25, steps=30)   # too large for the ravine
+        model.run().diverged
+    """
+
+    def __init__(self, surface="ravine", learning_rate=0.05, steps=50, optimizer="GD"):
+        self.surface, self.learning_rate, self.steps, self.optimizer = surface, learning_rate, steps, optimizer
+        self.run()
+
+    def run(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {list(OPTIMIZERS)}")
+        surface = SURFACES[self.surface]
+        graph = ds.Graph()
+        with graph.as_default():
+            a, b = ds.Variable(surface.start[0], name="w1"), ds.Variable(surface.start[1], name="w2")
+            loss = surface.fn(a, b)
+            train = OPTIMIZERS[self.optimizer](self.learning_rate).minimize(loss)
+        session = ds.Session(graph)
+        path, losses, self.diverged = [surface.start], [], None
+        with np.errstate(all="ignore"):  # blowing up is reported as "diverged", never as a numpy warning
+            for step in range(self.steps + 1):
+                # The run gives the loss at the latest point of the path, then takes a step from it.
+                value = float(session.run(loss) if step == self.steps else session.run([train, loss])[1])
+                losses.append(value)
+                if not np.isfinite(value) or value > BLOW_UP * max(losses[0], 1.0):
+                    self.diverged = step
+                    break
+                if step < self.steps:
+                    path.append((float(a.value), float(b.value)))
+        self.path, self.losses = np.array(path), np.array(losses)
+        self.message = self._message()
+        return self
+
+    def _message(self):
+        lr = f"learning rate {self.learning_rate:.3g}"
+        if self.diverged is not None:
+            return (f"Diverged after {_steps(self.diverged)}: with {lr} every step overshoots the valley and "
+                    f"lands higher than it started. Lower the learning rate.")
+        summary = f"{self.optimizer}, {lr}: after {_steps(self.steps)} the loss is {self.losses[-1]:.4g}"
+        if self.losses[-1] > self.losses[0]:
+            return summary + f", up from {self.losses[0]:.4g}: the steps overshoot. Lower the learning rate."
+        return summary + f" (it started at {self.losses[0]:.4g})."
+
+
+def _steps(n):
+    return f"{n} step" + ("" if n == 1 else "s")
+
+
+class LearningRateExplorer(widgets.VBox):
+    """A log-scale learning-rate slider, the number of steps and the optimizer (GD, momentum, Adam):
+    the path taken over the loss surface's contours and the loss after each step. Too large a
+    learning rate visibly diverges, with a message saying so.
+
+    Example (the last line of a cell):
+        LearningRateExplorer()
+        LearningRateExplorer(surface="rosenbrock", optimizer="Adam", learning_rate=0.05)
+    """
+
+    def __init__(self, surface="ravine", learning_rate=0.05, steps=50, optimizer="GD"):
+        self.model = LearningRateModel(surface, learning_rate, steps, optimizer)
+        self.error = None
+        self.surface = widgets.Dropdown(options=list(SURFACES), value=surface, description="surface")
+        self.learning_rate = widgets.FloatLogSlider(value=learning_rate, base=10, min=-3, max=1, step=0.05,
+                                                    description="learning rate", readout_format=".3g",
+                                                    continuous_update=False, style={"description_width": "90px"})
+        self.steps = widgets.IntSlider(value=steps, min=1, max=200, description="steps", continuous_update=False,
+                                       style={"description_width": "90px"})
+        self.optimizer = widgets.ToggleButtons(options=list(OPTIMIZERS), value=optimizer,
+                                               style={"button_width": "80px"})
+        self.status = widgets.HTML()
+        fig, (self.ax_path, self.ax_loss) = new_figure(10, 4.2, columns=2)
+        self.curve = CurvesPlot(self.ax_loss, "Loss after each step", "loss", log=True, legend=False)
+        self.figure = FigureImage(fig)
+        self.trajectory = None
+        super().__init__([widgets.HBox([self.surface, self.optimizer]),
+                          widgets.HBox([self.learning_rate, self.steps]), self.status, self.figure.widget])
+        for control in (self.learning_rate, self.steps, self.optimizer):
+            control.observe(self._on_change, names="value")
+        self.surface.observe(self._on_surface, names="value")
+        self._on_surface()
+
+    @guarded
+    def _on_surface(self, change=None):
+        surface = SURFACES[self.surface.value]
+        self.ax_path.clear()
+        self.trajectory = TrajectoryPlot(self.ax_path, surface.fn, surface.xlim, surface.ylim,
+                                         title=surface.formula)
+        self.ax_path.title.set_fontsize(10)
+        self.ax_path.plot(*surface.minimum, "x", color="white", markersize=9, markeredgewidth=2, zorder=1)
+        self.warning = self.ax_path.text(0.5, 0.5, "diverged", transform=self.ax_path.transAxes, ha="center",
+                                         va="center", fontsize=28, color="#b91c1c", fontweight="bold",
+                                         visible=False, bbox={"facecolor": "white", "alpha": 0.85,
+                                                              "edgecolor": "#b91c1c", "boxstyle": "round"})
+        self._on_change()
+
+    @guarded
+    def _on_change(self, change=None):
+        m = self.model
+        m.surface, m.learning_rate = self.surface.value, self.learning_rate.value
+        m.steps, m.optimizer = self.steps.value, self.optimizer.value
+        m.run()
+        self.redraw()
+
+    def redraw(self):
+        m = self.model
+        self.trajectory.update(m.path)
+        self.warning.set_visible(m.diverged is not None)
+        shown = np.clip(m.losses, 1e-12, None)  # a log axis cannot show 0
+        self.curve.update(np.arange(len(shown)), shown)
+        self.ax_loss.set_xlim(0, max(m.steps, 1))
+        self.status.value = message_html(m.message, "error" if m.diverged is not None else "info")
+        self.figure.refresh()
+
+    def __repr__(self):
+        return f"<LearningRateExplorer: {self.model.message}>"
