@@ -17,7 +17,7 @@ def rel_error(a, b):
     return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
 
 
-def numerical_gradient(f, x, eps=1e-6):
+def numerical_gradient(f, x, eps=1e-5):
     """d f() / d x by central differences; `x` is a float64 array that f reads, changed in place and restored."""
     if x.dtype != np.float64:
         raise TypeError(f"numerical gradients need float64 values to be accurate, got {x.dtype}")
@@ -34,7 +34,7 @@ def numerical_gradient(f, x, eps=1e-6):
     return grad
 
 
-def check_gradients(loss, feed_dict=None, var_list=None, eps=1e-6):
+def check_gradients(loss, feed_dict=None, var_list=None, eps=1e-5):
     """{Variable name: relative error} between backprop and finite differences for a scalar loss."""
     if var_list is None:
         var_list = [v for v in loss.graph.variables if v.trainable]
@@ -57,7 +57,7 @@ def check_gradients(loss, feed_dict=None, var_list=None, eps=1e-6):
     return errors
 
 
-def check_op_gradient(op, *inputs, seed=0, eps=1e-6, **attrs):
+def check_op_gradient(op, *inputs, seed=0, eps=1e-5, **attrs):
     """Relative error of each input's gradient for `op(*inputs, **attrs)`, e.g. check_op_gradient(ds.matmul, a, b).
 
     The op's output is weighted by fixed random numbers and summed, so every

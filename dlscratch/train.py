@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .core.errors import GraphError
 from .core.gradients import backprop
 from .core.graph import Operation, Variable
 from .core.traversal import topological_order
@@ -38,7 +39,7 @@ class Optimizer:
         if var_list is None:
             var_list = [n for n in topological_order([loss]) if isinstance(n, Variable) and n.trainable]
         if not var_list:
-            raise ValueError(f"the loss {loss.name!r} depends on no trainable Variable, so there is "
+            raise GraphError(f"the loss {loss.name!r} depends on no trainable Variable, so there is "
                              "nothing to train. Build the model from ds.Variable(...) parameters.")
         return TrainStep(self, loss, var_list, name)
 

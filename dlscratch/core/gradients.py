@@ -65,8 +65,8 @@ def backprop(loss, values, wrt=None, trace=None):
             raise
         if type(result) is not tuple or len(result) != len(inputs):
             result = _as_tuple(node, result)
-        if trace is not None:
-            trace(node, ctx, grad, result)
+        if trace is not None:  # a fresh context: the plan's own is reused by the next run
+            trace(node, OpContext(node, ctx.inputs, ctx.output, ctx.needs, ctx.saved), grad, result)
         for x, need, g in zip(inputs, ctx.needs, result):
             if need and g is not None:
                 if getattr(g, "shape", None) != getattr(values[x], "shape", ()):
