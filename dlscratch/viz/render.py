@@ -15,7 +15,8 @@ from .summary import shape_text, summarize
 # How each kind of node looks: shape, fill and border colours.
 STYLES = {
     "placeholder": {"shape": "ellipse", "style": "filled", "fillcolor": "#dbeafe", "color": "#1d4ed8"},
-    "variable": {"shape": "cylinder", "style": "filled", "fillcolor": "#dcfce7", "color": "#15803d"},
+    "variable": {"shape": "cylinder", "style": "filled", "fillcolor": "#dcfce7", "color": "#15803d",
+                 "margin": "0.08,0.12"},  # room for the cylinder's lid
     "constant": {"shape": "note", "style": "filled", "fillcolor": "#f3f4f6", "color": "#6b7280"},
     "op": {"shape": "box", "style": "rounded,filled", "fillcolor": "#fef9c3", "color": "#a16207"},
     "training": {"shape": "box", "style": "rounded,filled,dotted", "fillcolor": "#f3e8ff", "color": "#7e22ce"},

@@ -27,7 +27,7 @@ class FigureImage:
 
     def __init__(self, fig, dpi=80):
         self.fig, self.dpi = fig, dpi
-        self.widget = widgets.Image(format="png")
+        self.widget = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
         self.refreshes = 0
 
     def refresh(self):

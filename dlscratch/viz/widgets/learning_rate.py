@@ -100,7 +100,7 @@ class LearningRateExplorer(widgets.VBox):
         self.steps = widgets.IntSlider(value=steps, min=1, max=200, description="steps", continuous_update=False,
                                        style={"description_width": "90px"})
         self.optimizer = widgets.ToggleButtons(options=list(OPTIMIZERS), value=optimizer,
-                                               style={"button_width": "80px"})
+                                               style={"button_width": "110px"})
         self.status = widgets.HTML()
         fig, (self.ax_path, self.ax_loss) = new_figure(10, 4.2, columns=2)
         self.curve = CurvesPlot(self.ax_loss, "Loss after each step", "loss", log=True, legend=False)

@@ -141,7 +141,7 @@ class PerceptronPlayground(widgets.HBox):
         self.model = PerceptronModel(X, y, mode)
         self.error = None
         self.mode = widgets.ToggleButtons(options=[("sigmoid: w, b", "sigmoid"), ("softmax: W, b", "softmax")],
-                                          value=mode, style={"button_width": "110px"})
+                                          value=mode, style={"button_width": "140px"})
         self.sliders = {name: widgets.FloatSlider(value=0.0, min=-LIMIT, max=LIMIT, step=0.1, description=name,
                                                   continuous_update=True, readout_format=".1f")
                         for name in SIGMOID_PARAMS + SOFTMAX_PARAMS}
@@ -157,7 +157,7 @@ class PerceptronPlayground(widgets.HBox):
         self.figure = FigureImage(fig)
         self.slider_box = widgets.VBox()
         controls = widgets.VBox([self.mode, self.slider_box, self.optimum, self.readout, self.status],
-                                layout=widgets.Layout(min_width="330px"))
+                                layout=widgets.Layout(flex="0 0 330px"))
         super().__init__([controls, self.figure.widget])
         self._holding = True
         self._show_params()

@@ -181,14 +181,15 @@ class TrainingPlayground(widgets.HBox):
         self.reset_button = button("Reset", "refresh", "fresh weights, empty history")
         self.progress = widgets.IntProgress(min=0, max=1, value=0, layout=widgets.Layout(width="330px"))
         self.status = widgets.HTML(layout=widgets.Layout(width="330px"))
-        fig, (ax_boundary, ax_loss) = new_figure(10, 4.4, columns=2)
+        fig, (ax_boundary, ax_loss) = new_figure(8.6, 4.0, columns=2)
         self.boundary = BoundaryPlot(ax_boundary, self.model.xs, self.model.ys, self.model.X, self.model.y,
                                      title="Decision boundary (hollow points: test set)")
         self.curves = CurvesPlot(ax_loss, "Loss (without the L2 term)", "cross-entropy")
         self.figure = FigureImage(fig)
         panel = widgets.VBox([*self.controls.values(), self.steps,
                               widgets.HBox([self.train_button, self.step_button, self.reset_button]),
-                              self.progress, self.status])
+                              self.progress, self.status],
+                             layout=widgets.Layout(flex="0 0 345px"))  # the picture must not squeeze the controls
         super().__init__([panel, self.figure.widget])
         self._holding = False
         for control in self.controls.values():
