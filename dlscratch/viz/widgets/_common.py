@@ -32,7 +32,8 @@ class FigureImage:
 
     def refresh(self):
         buffer = io.BytesIO()
-        self.fig.savefig(buffer, format="png", dpi=self.dpi)
+        # Light compression: zlib's default level takes half the redraw time for a few kB less.
+        self.fig.savefig(buffer, format="png", dpi=self.dpi, pil_kwargs={"compress_level": 1})
         if self.refreshes == 0:
             # Lay the figure out once; later redraws keep those positions and take half the time.
             self.fig.set_layout_engine("none")
