@@ -27,9 +27,15 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 
-# A student who deletes a test cell gets it back at grading time, scoring 0, instead of
-# leaving the notebook waiting for a manual grade forever.
+# A deleted test cell is put back at grading time instead of leaving the notebook waiting
+# for a manual grade forever. nbgrader would then run it like any other; the second line of
+# this notice (nbgrader comments out only the first) makes it score 0 instead, with a reason
+# the student sees in the feedback. tests/grading checks that this still works.
 c.OverwriteCells.add_missing_cells = True
+c.OverwriteCells.missing_cell_notification = (
+    "This test cell (id:{cell_id}) was deleted from the submission; nbgrader put it back.\n"
+    "raise AssertionError('This test cell was deleted from the submission, so it scores 0.')\n\n"
+)
 
 # Create a student in the gradebook the first time their submission is autograded.
 c.Autograde.create_student = True

@@ -20,6 +20,7 @@ import functools
 import io
 import os
 import time
+import traceback
 import warnings
 from collections import namedtuple
 
@@ -31,8 +32,8 @@ from .core import traversal as _traversal_module
 from .core.errors import DLScratchError, describe
 from .core.gradients import backprop as _library_backprop
 from .core.gradients import compute_gradients
-from .core.graph import Graph, Node, Operation, Variable, constant, placeholder
-from .core.ops import OPS, exp, log, matmul, multiply, negative, reduce_sum, sigmoid, softmax
+from .core.graph import Graph, Node, Variable, constant, placeholder
+from .core.ops import OPS, add, exp, log, matmul, multiply, negative, reduce_sum, sigmoid, softmax
 from .core.registry import FORWARD, OpContext, override_gradients
 from .core.session import Session
 from .core.traversal import topological_order as _library_topological_order
@@ -79,6 +80,39 @@ def _quietly():
             contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("always")
         yield caught
+
+
+@contextlib.contextmanager
+def _student_code(where, hint=""):
+    """Turn an exception from student code into a CheckFailed that quotes their line."""
+    __tracebackhide__ = True
+    try:
+        yield
+    except CheckFailed:
+        raise
+    except NotImplementedError:
+        raise CheckFailed(f"{where}: not written yet (it raises NotImplementedError). Replace "
+                          "`raise NotImplementedError()` with your code.") from None
+    except RecursionError:
+        raise CheckFailed(f"{where}: too deep a recursion. Python allows only about a thousand nested "
+                          "calls; use a loop with an explicit stack (a list) instead.") from None
+    except Exception as e:
+        line = _student_line(e)
+        at = f"\n  in your line: {line}" if line else ""
+        raise CheckFailed(f"{where}: your code raised {type(e).__name__}: {e}{at}"
+                          + (f"\nHint: {hint}" if hint else "")) from e
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _student_line(error):
+    """The last line of the traceback that is neither this package's nor a library's."""
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        name = frame.filename
+        if not (name.startswith(_PACKAGE) or "site-packages" in name or name.startswith("<frozen")):
+            return (frame.line or "").strip()
+    return ""
 
 
 def _warned(caught):
@@ -205,16 +239,10 @@ class _Case:
         """Run the student's rule; check what it returns has the right form. Returns (gradients, warnings)."""
         __tracebackhide__ = True
         ctx, grad = self.context(), self.grad.copy()
-        with _quietly() as caught:
-            try:
-                result = rule(ctx, grad)
-            except NotImplementedError:
-                raise
-            except Exception as e:
-                e.add_note(f"(raised by {self.describe(rule)}, where grad has the output's shape "
-                           f"{self.grad.shape})\nHint: {HINTS.get(self.op_type, '')}")
-                raise
         where = self.describe(rule)
+        with _quietly() as caught, _student_code(f"{where}, where grad has the output's shape "
+                                                 f"{self.grad.shape}", HINTS.get(self.op_type, "")):
+            result = rule(ctx, grad)
         if not np.array_equal(grad, self.grad):
             raise CheckFailed(f"{where}: your rule changed `grad` in place (e.g. grad *= ...). The same "
                               "array can be shared with other inputs' gradients, so build a new array "
@@ -352,13 +380,11 @@ def check_node_used_twice(op, rule, x, **attrs):
     where = f"{_name(rule)}, in the graph {shown} with x of shape {x.shape}"
     with override_gradients({op: rule}), _quietly() as caught:
         try:
-            analytic = compute_gradients(loss, wrt=[xv])[xv]
-        except NotImplementedError:
-            raise
-        except DLScratchError as e:
-            raise CheckFailed(f"{where}: the engine rejected what your rule returned: {e}") from None
-        except Exception as e:
-            e.add_note(f"(raised by {where})")
+            with _student_code(where, HINTS.get(op.op_type, "")):
+                analytic = compute_gradients(loss, wrt=[xv])[xv]
+        except CheckFailed as e:
+            if isinstance(e.__cause__, DLScratchError):
+                raise CheckFailed(f"{where}: the engine rejected what your rule returned: {e.__cause__}") from None
             raise
         session = Session(graph)
         numeric = gradcheck.numerical_gradient(lambda: float(session.run(loss)), xv.value)
@@ -540,8 +566,9 @@ def _graph_random(seed):
     nodes = [Variable(rng.normal(size=3), name=f"w{i}") for i in range(3)]
     for _ in range(25):
         a, b = (nodes[int(i)] for i in rng.integers(0, len(nodes), size=2))
-        kind = rng.integers(0, 4)
-        nodes.append([lambda: a + b, lambda: a * b, lambda: sigmoid(a), lambda: negative(a)][kind]())
+        kind = int(rng.integers(0, 4))
+        nodes.append(add(a, b) if kind == 0 else multiply(a, b) if kind == 1 else
+                     sigmoid(a) if kind == 2 else negative(a))
     outputs = [nodes[-1]] + [nodes[int(i)] for i in rng.integers(3, len(nodes) - 1, size=3)]
     total = outputs[0]
     for o in outputs[1:]:
@@ -581,22 +608,11 @@ def _library_unavailable(what, names):
 
 def _run_student(fn, args, what, problem, refused=()):
     __tracebackhide__ = True
-    with _library_unavailable(what, refused), _quietly() as caught:
-        try:
-            start = time.perf_counter()
-            result = fn(*args)
-            seconds = time.perf_counter() - start
-        except RecursionError:
-            raise CheckFailed(f"your {_name(fn)} recursed too deeply on {problem.description}: Python allows "
-                              "only about a thousand nested calls. Use a loop with an explicit stack (a list) "
-                              "instead of recursion.") from None
-        except NotImplementedError:
-            raise
-        except CheckFailed:
-            raise
-        except Exception as e:
-            e.add_note(f"(raised by your {what} on {problem.description})")
-            raise
+    with _library_unavailable(what, refused), _quietly() as caught, \
+            _student_code(f"your {what}, on {problem.description}", _HINTS_A2.get(what, "")):
+        start = time.perf_counter()
+        result = fn(*args)
+        seconds = time.perf_counter() - start
     return result, seconds, caught
 
 
@@ -637,6 +653,12 @@ def check_topological_order(topological_order, graph="diamond"):
         raise CheckFailed(f"{where} took {seconds:.1f} s. Checking `node in a_list` scans the list each time; "
                           "keep the placed nodes in a set.")
 
+
+_HINTS_A2 = {
+    "backprop": "Visit only the nodes topological_order(loss) returns; a consumer the loss does not depend on "
+                "(node.consumers may have some) passes nothing back and has no gradient to read.",
+    "topological_order": "Follow node.inputs from the loss; every node has them (leaves have none).",
+}
 
 _NOT_BACKPROP = ("backprop", "compute_gradients", "gradients")
 
@@ -739,13 +761,8 @@ def check_cross_entropy(cross_entropy, logits, labels):
         z, c = Variable(logits, name="logits"), constant(labels, name="labels")
         reference = softmax_cross_entropy(z, c, reduction="sum")
         with _quietly() as caught:
-            try:
+            with _student_code(where, "logits and labels are graph nodes: combine them with ds ops."):
                 loss = cross_entropy(z, c)
-            except NotImplementedError:
-                raise
-            except Exception as e:
-                e.add_note(f"(raised by your {where})")
-                raise
             if not isinstance(loss, Node):
                 raise CheckFailed(f"{where}: your cross_entropy returned a {type(loss).__name__}. It must build "
                                   "the loss from ds ops and return the graph node, so that the engine can "
@@ -795,15 +812,9 @@ def check_gradient_descent_step(gradient_descent_step, learning_rate=0.1, with_u
     copies = {v: v.value.copy() for v in (W, b, frozen)}
     given = {v: (None if g is None else g.copy()) for v, g in gradients.items()}
     where = f"gradient_descent_step(gradients, learning_rate={learning_rate})"
-    with _quietly():
-        try:
-            gradient_descent_step(given, learning_rate)
-        except NotImplementedError:
-            raise
-        except Exception as e:
-            note = " (one gradient is None: skip that Variable)" if with_unused else ""
-            e.add_note(f"(raised by your {where}{note})")
-            raise
+    hint = "one of the gradients is None: leave that Variable alone." if with_unused else ""
+    with _quietly(), _student_code(where, hint):
+        gradient_descent_step(given, learning_rate)
     for v in (W, b):
         expected = copies[v] - learning_rate * gradients[v]
         if not np.array_equal(before[v], copies[v]):

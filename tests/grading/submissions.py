@@ -1,0 +1,193 @@
+"""Synthetic student submissions, built from the release notebooks.
+
+A submission starts as the release (what students get) and has its answer cells
+filled in: with the instructor's solution (markers removed), or with one of the
+mistakes below. Each scenario also says which test cells must score 0; every
+other test cell must get full marks. That is how the tests show that partial
+credit is real: one mistake costs exactly the cells that test it.
+"""
+import copy
+import textwrap
+
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def grade_id(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def solutions(source_nb):
+    """{grade_id: the answer cell's code as a student who solved it would write it}."""
+    return {grade_id(cell): "".join(line for line in cell["source"] if line.strip() not in SOLUTION_MARKERS)
+            for cell in source_nb["cells"] if cell["metadata"].get("nbgrader", {}).get("solution")}
+
+
+def submission(release_nb, answers, drop=(), replace=None, insert_after=None):
+    """A filled-in copy of the release.
+
+    answers:      {grade_id: code} for answer cells
+    drop:         grade_ids of cells the student deleted
+    replace:      {grade_id: code} for (locked) cells the student edited anyway
+    insert_after: {grade_id: code} for extra code cells the student added after a cell
+    """
+    nb = copy.deepcopy(release_nb)
+    cells = []
+    for cell in nb["cells"]:
+        gid = grade_id(cell)
+        if gid in drop:
+            continue
+        source = {**answers, **(replace or {})}.get(gid)
+        if source is not None:
+            cell["source"] = source
+        cells.append(cell)
+        if insert_after and gid in insert_after:
+            cells.append({"cell_type": "code", "execution_count": None, "id": f"student-{gid}"[:64],
+                          "metadata": {}, "outputs": [], "source": insert_after[gid]})
+    nb["cells"] = cells
+    return nb
+
+
+def rule(name, body):
+    return f"def {name}(ctx, grad):\n" + textwrap.indent(textwrap.dedent(body).strip(), "    ") + "\n"
+
+
+# --- assignment 1: one wrong rule per op ----------------------------------------------------
+
+# op -> (the wrong rule, the cells it must fail). The training cell fails too when the op is
+# part of the network and the mistake stops it from learning; the sigmoid typo from the
+# source text is the instructive exception: the network still learns, only sigmoid's own
+# cells catch it.
+OP_MISTAKES = {
+    "negative": (rule("negative_backward", "return (grad,)"),  # the sign forgotten
+                 {"test_negative", "test_negative_hidden", "test_training_with_your_rules"}),
+    "add": (rule("add_backward", "return grad, grad"),  # broadcast not summed
+            {"test_add_hidden", "test_training_with_your_rules"}),
+    "multiply": (rule("multiply_backward", "x, y = ctx.inputs\nreturn grad * x, grad * y"),  # inputs swapped
+                 {"test_multiply", "test_multiply_hidden", "test_training_with_your_rules"}),
+    "matmul": (rule("matmul_backward", "a, b = ctx.inputs\nreturn grad @ b, a.T @ grad"),  # missing transpose
+               {"test_matmul", "test_matmul_hidden", "test_training_with_your_rules"}),
+    "sigmoid": (rule("sigmoid_backward",  # the source text's typo: σ(x)·σ(1−x)
+                     "y = ctx.output\nreturn (grad * y / (1 + np.exp(-(1 - ctx.inputs[0]))),)"),
+                {"test_sigmoid", "test_sigmoid_hidden"}),
+    "log": (rule("log_backward", "return (grad / ctx.output,)"),  # divides by log x, not x
+            {"test_log", "test_log_hidden", "test_training_with_your_rules"}),
+    "exp": (rule("exp_backward", "return (ctx.output,)"),  # grad forgotten
+            {"test_exp", "test_exp_hidden"}),
+    "relu": (rule("relu_backward", "return (grad * (ctx.output >= 0),)"),  # slope 1 everywhere
+             {"test_relu", "test_relu_hidden"}),
+    "softmax": (rule("softmax_backward", "y = ctx.output\nreturn (grad * y * (1 - y),)"),  # diagonal only
+                {"test_softmax", "test_softmax_hidden", "test_training_with_your_rules"}),
+    "reduce_sum": (rule("reduce_sum_backward",  # axis ignored
+                        "return (np.ones_like(ctx.inputs[0]) * np.sum(grad),)"),
+                   {"test_reduce_sum", "test_reduce_sum_hidden", "test_training_with_your_rules"}),
+}
+
+# exp_backward fails with an exception: only exp's cells may lose points.
+RAISES = rule("exp_backward", "scale = ctx.attrs['scale']  # no such setting: KeyError\nreturn (grad * scale,)")
+
+# relu_backward never returns: both relu cells time out, and grading goes on.
+INFINITE_LOOP = rule("relu_backward", "while True:\n    pass")
+
+# Correct rules that make numpy and Python warn, plus a cell that writes to stderr.
+NOISY_RULES = {
+    "sigmoid_backward": rule("sigmoid_backward", """
+        import warnings
+        warnings.warn("a student's own warning")
+        s = 1 / (1 + np.exp(-ctx.inputs[0]))  # overflows (and warns) for x = -1000, yet is right
+        return (grad * s * (1 - s),)"""),
+    "exp_backward": rule("exp_backward", """
+        return (grad * np.exp(ctx.inputs[0]),)  # overflows to inf (and warns) only far beyond 700"""),
+}
+NOISY_CELL = ("import sys, warnings\nnp.seterr(all='warn')\nprint('debugging output', file=sys.stderr)\n"
+              "warnings.warn('a warning in a cell of my own')\nnp.log(0.0)")
+
+
+# --- assignment 2 ------------------------------------------------------------------------------
+
+RECURSIVE_ORDER = """
+def topological_order(loss):
+    order, placed = [], set()
+
+    def place(node):
+        if node in placed:
+            return
+        for x in node.inputs:
+            place(x)
+        placed.add(node)
+        order.append(node)
+
+    place(loss)
+    return order
+"""
+
+OVERWRITING_BACKPROP = """
+def backprop(loss, values):
+    grads = {loss: np.ones_like(values[loss])}
+    for node in reversed(topological_order(loss)):
+        if isinstance(node, ds.Operation):
+            ctx = ds.OpContext(node, tuple(values[x] for x in node.inputs), values[node],
+                               (True,) * len(node.inputs))
+            for x, g in zip(node.inputs, ds.gradient_rule(node.op_type)(ctx, grads[node])):
+                grads[x] = g  # overwrites instead of adding
+    return grads
+"""
+
+BREADTH_FIRST_BACKPROP = """
+from collections import deque
+
+def backprop(loss, values):
+    grads = {loss: np.ones_like(values[loss])}
+    queue, seen = deque([loss]), {loss}
+    while queue:  # breadth-first from the loss: a node may be passed on before it is complete
+        node = queue.popleft()
+        if not isinstance(node, ds.Operation):
+            continue
+        ctx = ds.OpContext(node, tuple(values[x] for x in node.inputs), values[node],
+                           (True,) * len(node.inputs))
+        for x, g in zip(node.inputs, ds.gradient_rule(node.op_type)(ctx, grads[node])):
+            grads[x] = grads[x] + g if x in grads else g
+            if x not in seen:
+                seen.add(x)
+                queue.append(x)
+    return grads
+"""
+
+PULLING_BACKPROP = """
+def backprop(loss, values):
+    # Each node sums what its consumers pass back, reading every consumer, even those off the path.
+    grads = {loss: np.ones_like(values[loss])}
+    for node in reversed(topological_order(loss)):
+        if node is loss:
+            continue
+        total = 0
+        for c in node.consumers:
+            ctx = ds.OpContext(c, tuple(values[x] for x in c.inputs), values[c], (True,) * len(c.inputs))
+            parts = ds.gradient_rule(c.op_type)(ctx, grads[c])
+            total = total + sum(g for x, g in zip(c.inputs, parts) if x is node)
+        grads[node] = total
+    return grads
+"""
+
+# --- assignment 3 ------------------------------------------------------------------------------
+
+NAIVE_CROSS_ENTROPY = """
+def cross_entropy(logits, labels):
+    return ds.negative(ds.reduce_sum(labels * ds.log(ds.softmax(logits))))
+"""
+
+IN_PLACE_STEP = """
+def gradient_descent_step(gradients, learning_rate):
+    for variable, gradient in gradients.items():
+        if gradient is not None:
+            variable.value -= learning_rate * gradient
+"""
+
+ASCENDING_TRAIN = """
+def train(loss, variables, feed_dict, learning_rate, steps):
+    session = ds.Session(loss.graph)
+    losses = []
+    for _ in range(steps):
+        losses.append(float(session.run(loss, feed_dict)))
+        gradient_descent_step(ds.compute_gradients(loss, feed_dict, wrt=variables), -learning_rate)
+    return losses
+"""
