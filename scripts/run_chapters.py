@@ -5,8 +5,11 @@
 
 Each notebook runs top to bottom in a fresh kernel from its own folder. Saved
 widget state and timing metadata are left out: they change on every run and
-nbval does not compare them.
+nbval does not compare them. Progress bars are switched off (TQDM_DISABLE):
+stored without their widget state they would read 0% for ever; a learner
+running the chapter sees them live.
 """
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,6 +32,7 @@ def run(path):
 
 
 def main(args):
+    os.environ["TQDM_DISABLE"] = "1"  # inherited by the kernels
     paths = [Path(a).resolve() for a in args] or sorted((ROOT / "course").glob("[0-9]*.ipynb"))
     for path in paths:
         start = time.perf_counter()
