@@ -8,15 +8,19 @@
 `Lab` (below) is what a test drives: open a notebook, run all cells, read outputs, set a
 cell's source, take screenshots (saved under test-artifacts/e2e/, which git ignores).
 """
-import hashlib
+import base64
+import contextlib
+import html
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -98,9 +102,8 @@ def jupyter_environment(base):
 
 
 def server_arguments(port, token):
-    args = ["--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={token}", "--LabApp.expose_app_in_browser=True",
-            "--ServerApp.open_browser=False"]
+    args = ["--no-browser", "--ServerApp.ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}", "--LabApp.expose_app_in_browser=True"]
     if hasattr(os, "getuid") and os.getuid() == 0:
         args.append("--allow-root")
     return args
@@ -123,7 +126,8 @@ class LabServer:
             raise
 
     def log(self, tail=4000):
-        return Path(self.log_path).read_text(errors="replace")[-tail:]
+        text = Path(self.log_path).read_text(errors="replace")
+        return text[-tail:] if tail else text
 
     def _wait_until_up(self):
         deadline = time.monotonic() + SERVER_START_TIMEOUT
@@ -197,7 +201,7 @@ def lab_server(chromium_executable, tmp_path_factory):
 
 # --- driving the page ------------------------------------------------------------------------------
 
-# JavaScript helpers, evaluated in the page. `app` is window.jupyterapp (expose_app_in_browser).
+# JavaScript run in the page; window.jupyterapp is there thanks to expose_app_in_browser.
 JS_CURRENT = "window.jupyterapp.shell.currentWidget"
 JS_KERNEL_IDLE = f"""(path) => {{
     const w = window.jupyterapp && {JS_CURRENT};
@@ -205,135 +209,327 @@ JS_KERNEL_IDLE = f"""(path) => {{
                    && w.sessionContext.session.kernel;
     return !!kernel && kernel.status === 'idle' && w.content.widgets.length > 0;
 }}"""
-JS_RUN_ALL = """async (timeoutMs) => {
-    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('run all cells timed out')),
-                                                          timeoutMs));
-    return await Promise.race([window.jupyterapp.commands.execute('notebook:run-all-cells'), timeout]);
-}"""
-# Each code cell's outputs in the model: errors and stderr text, by cell index.
-JS_OUTPUTS = f"""() => {{
+JS_WITH_TIMEOUT = """(promise, ms, what) => Promise.race([promise, new Promise((_, reject) =>
+    setTimeout(() => reject(new Error(what + ' timed out after ' + ms + ' ms')), ms))])"""
+JS_RUN_ALL = f"""async (ms) => await ({JS_WITH_TIMEOUT})(
+    window.jupyterapp.commands.execute('notebook:run-all-cells'), ms, 'run all cells')"""
+JS_RUN_CELL = f"""async ([index, ms]) => {{
+    const notebook = {JS_CURRENT}.content;
+    notebook.activeCellIndex = index;
+    notebook.deselectAll();
+    return await ({JS_WITH_TIMEOUT})(window.jupyterapp.commands.execute('notebook:run-cell'), ms, 'run cell');
+}}"""
+# The code cells as the notebook model holds them: source, tags, execution count, outputs (nbformat JSON).
+JS_CODE_CELLS = f"""() => {{
     const cells = {JS_CURRENT}.content.model.cells;
     const result = [];
     for (let i = 0; i < cells.length; i++) {{
         const cell = cells.get(i);
         if (cell.type !== 'code') continue;
-        result.push({{index: i, source: cell.sharedModel.getSource(), outputs: cell.outputs.toJSON(),
-                     executionCount: cell.executionCount}});
+        result.push({{index: i, source: cell.sharedModel.getSource(), tags: cell.getMetadata('tags') || [],
+                     executionCount: cell.executionCount, outputs: cell.outputs.toJSON()}});
     }}
     return result;
 }}"""
-JS_SET_SOURCE = f"""([index, source]) => {{
-    {JS_CURRENT}.content.model.cells.get(index).sharedModel.setSource(source);
-}}"""
-JS_RUN_CELL = f"""async ([index, timeoutMs]) => {{
-    const panel = {JS_CURRENT};
-    panel.content.activeCellIndex = index;
-    panel.content.deselectAll();
-    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('cell timed out')), timeoutMs));
-    return await Promise.race([window.jupyterapp.commands.execute('notebook:run-cell'), timeout]);
-}}"""
+JS_SET_SOURCE = f"""([index, source]) => {JS_CURRENT}.content.model.cells.get(index).sharedModel.setSource(source)"""
 JS_IMAGE_DIGEST = """async (img) => {
     const bytes = await (await fetch(img.src)).arrayBuffer();
     const digest = await crypto.subtle.digest('SHA-256', bytes);
     return Array.from(new Uint8Array(digest)).map(b => b.toString(16).padStart(2, '0')).join('');
 }"""
-JS_KERNEL_EXEC = f"""async ([code, timeoutMs]) => {{
-    // Run code in the notebook's kernel without touching the notebook; return its stdout.
-    const kernel = {JS_CURRENT}.sessionContext.session.kernel;
+JS_IMAGE_LOADED = "(img) => img.complete && img.naturalWidth > 0"
+JS_IMAGES_LOADED = "(el) => [...el.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)"
+# What would spoil a widget for a learner even though it is there: cut off, or a stretched picture.
+JS_LAYOUT_PROBLEMS = """(el) => {
+    const problems = [];
+    const root = el.querySelector('.jupyter-widgets');
+    if (root.scrollWidth > root.clientWidth + 2)
+        problems.push(`it is ${root.scrollWidth} px wide but only ${root.clientWidth} px are shown: the right part is `
+                      + 'cut off, behind a sideways scroll bar');
+    for (const img of el.querySelectorAll('img.widget-image')) {
+        const natural = img.naturalWidth / img.naturalHeight, shown = img.clientWidth / img.clientHeight;
+        if (Math.abs(shown / natural - 1) > 0.03)
+            problems.push(`a ${img.naturalWidth}x${img.naturalHeight} px picture is shown stretched to `
+                          + `${img.clientWidth}x${img.clientHeight} px`);
+    }
+    return problems;
+}"""
+JS_IMAGE_TEXT = "async (img) => await (await fetch(img.src)).text()"
+JS_KERNEL_STDOUT = f"""async ([code, ms]) => {{
+    // Run code in the notebook's kernel, leaving the notebook alone; return what it printed.
+    const future = {JS_CURRENT}.sessionContext.session.kernel.requestExecute({{code, store_history: false}});
     let text = '';
-    const future = kernel.requestExecute({{code, silent: false, store_history: false}});
     future.onIOPub = (msg) => {{
         if (msg.header.msg_type === 'stream') text += msg.content.text;
-        if (msg.header.msg_type === 'error') text += 'ERROR ' + msg.content.ename + ': ' + msg.content.evalue;
+        if (msg.header.msg_type === 'error') text += msg.content.ename + ': ' + msg.content.evalue;
     }};
-    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('kernel code timed out')),
-                                                          timeoutMs));
-    await Promise.race([future.done, timeout]);
+    await ({JS_WITH_TIMEOUT})(future.done, ms, 'kernel code');
     return text;
 }}"""
+LOADING = "Loading widget"
+WIDGET_ERROR = "Error displaying widget"
 
 
 class Lab:
-    """One browser page on a JupyterLab server, with the steps a learner takes."""
+    """One browser page on a JupyterLab server, and the steps a learner takes in it."""
 
-    def __init__(self, server, page, name):
-        self.server, self.page, self.name = server, page, name
-        self.console = []
-        page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+    def __init__(self, server, page):
+        self.server, self.page, self.path = server, page, None
 
     def open(self, path):
-        """Open a notebook (path relative to the server's root) and wait for its kernel to be idle."""
+        """Open a notebook (path relative to the server's root) and wait until its kernel is idle."""
         self.path = path
         self.page.goto(self.server.lab_url(path), wait_until="domcontentloaded", timeout=60_000)
-        self.page.wait_for_function(JS_KERNEL_IDLE, arg=path, timeout=90_000, polling=200)
-        self.notebook = self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").first
+        self.wait_idle(timeout=90_000)
+        self.notebook = self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first
         return self.notebook
-
-    def run_all(self):
-        """Run every cell, wait until all are done, and return the code cells' outputs."""
-        ok = self.page.evaluate(JS_RUN_ALL, RUN_ALL_TIMEOUT * 1000)
-        self.wait_idle()
-        outputs = self.outputs()
-        assert ok, f"'run all cells' stopped at an error in {self.path}:\n{self.describe_errors(outputs)}"
-        return outputs
 
     def wait_idle(self, timeout=60_000):
         self.page.wait_for_function(JS_KERNEL_IDLE, arg=self.path, timeout=timeout, polling=200)
 
-    def outputs(self):
-        return self.page.evaluate(JS_OUTPUTS)
+    def run_all(self):
+        """Run all cells like Run > Run All Cells; wait until every one is done. Returns the code cells."""
+        self.page.evaluate(JS_RUN_ALL, RUN_ALL_TIMEOUT * 1000)
+        self.wait_idle()
+        return self.code_cells()
 
     def run_cell(self, index, timeout=60):
-        ok = self.page.evaluate(JS_RUN_CELL, [index, timeout * 1000])
+        """Run one cell like Shift+Enter; returns that cell's outputs."""
+        self.page.evaluate(JS_RUN_CELL, [index, timeout * 1000])
         self.wait_idle()
-        return ok, next(c for c in self.outputs() if c["index"] == index)["outputs"]
+        return self.code_cell(index)["outputs"]
+
+    def code_cells(self):
+        return self.page.evaluate(JS_CODE_CELLS)
+
+    def code_cell(self, index):
+        return next(c for c in self.code_cells() if c["index"] == index)
+
+    def cell_index(self, text):
+        """The index of the first code cell whose source contains `text`."""
+        found = [c["index"] for c in self.code_cells() if text in c["source"]]
+        assert found, f"no code cell of {self.path} contains {text!r}"
+        return found[0]
+
+    def cell(self, index):
+        """The cell's element (input and outputs)."""
+        return self.notebook.locator(f'.jp-Cell[data-windowed-list-index="{index}"]')
 
     def set_source(self, index, source):
+        """Replace a cell's source, as typing it in the editor would."""
         self.page.evaluate(JS_SET_SOURCE, [index, source])
 
     def kernel_stdout(self, code, timeout=30):
-        return self.page.evaluate(JS_KERNEL_EXEC, [code, timeout * 1000])
+        return self.page.evaluate(JS_KERNEL_STDOUT, [code, timeout * 1000])
 
-    @staticmethod
-    def errors(outputs):
-        """[(cell index, 'Ename: value')] for every error output."""
-        return [(c["index"], f"{o['ename']}: {o['evalue']}") for c in outputs for o in c["outputs"]
-                if o["output_type"] == "error"]
+    def run_chapter(self, path):
+        """Open a notebook, run all cells, and check what a learner would see: every cell ran, errors
+        only where a cell is tagged raises-exception, nothing on stderr, every widget and every SVG
+        drawn. Returns the code cells."""
+        self.open(path)
+        cells = self.run_all()
+        problems = not_run(cells) + unexpected_errors(cells) + stderr_outputs(cells)
+        assert not problems, f"{path}, after Run All Cells:\n" + "\n".join(problems)
+        self.check_widgets_drawn()
+        svgs = sum("image/svg+xml" in o.get("data", {}) for c in cells for o in c["outputs"])
+        images = self.notebook.locator(".jp-RenderedSVG img")
+        assert images.count() == svgs, f"{path}: {svgs} SVG outputs but {images.count()} drawn"
+        return cells
 
-    @staticmethod
-    def stderr(outputs):
-        return [(c["index"], o["text"]) for c in outputs for o in c["outputs"]
-                if o["output_type"] == "stream" and o["name"] == "stderr"]
+    def check_widgets_drawn(self, timeout=20_000):
+        """No "Loading widget..." left and no "Error displaying widget" anywhere in the notebook."""
+        loading = self.notebook.get_by_text(LOADING)
+        try:
+            loading.first.wait_for(state="detached", timeout=timeout)
+        except Exception:
+            raise AssertionError(f"{self.path}: {loading.count()} widget(s) still show '{LOADING}...' after "
+                                 f"{timeout / 1000:.0f} s") from None
+        assert self.notebook.get_by_text(WIDGET_ERROR).count() == 0, f"{self.path}: '{WIDGET_ERROR}' shown"
 
-    def describe_errors(self, outputs):
-        return "\n".join(f"  cell {i}: {e}" for i, e in self.errors(outputs)) or "  (no error output)"
+    def widget_output(self, call):
+        """The output of the code cell whose source contains `call` (e.g. "PerceptronPlayground("), once a
+        widget is drawn there, checked to show no raw text repr instead of (or beside) the widget."""
+        output = self.cell(self.cell_index(call)).locator(".jp-OutputArea")
+        output.locator(".jupyter-widgets").first.wait_for(timeout=20_000)
+        self.check_widgets_drawn()
+        name = call.split("(")[0].split(".")[0]
+        text = output.inner_text()
+        assert f"<{name}" not in text and f"{name}(" not in text, f"{self.path}: the text repr of {name} is shown"
+        self.wait_until(lambda: output.evaluate(JS_IMAGES_LOADED), f"showing the pictures of {name}")
+        problems = output.evaluate(JS_LAYOUT_PROBLEMS)
+        assert not problems, (f"{self.path}: {name}, in a {VIEWPORT['width']} px wide window with the file browser "
+                              "open:\n  " + "\n  ".join(problems))
+        return output
 
-    def image_digest(self, img_locator):
-        """SHA-256 of the bytes an <img> shows (works for data: and blob: URLs alike)."""
-        return img_locator.evaluate(JS_IMAGE_DIGEST)
+    def wait_until(self, condition, what, timeout=30):
+        """Poll `condition()` until it is truthy (exceptions count as not yet); fail saying `what`."""
+        deadline, error = time.monotonic() + timeout, None
+        while time.monotonic() < deadline:
+            try:
+                result = condition()
+                if result:
+                    return result
+            except Exception as e:  # e.g. an <img> whose blob URL was just replaced
+                error = e
+            self.page.wait_for_timeout(200)
+        raise AssertionError(f"{self.path}: after {timeout} s, still not {what}" + (f" (last error: {error})"
+                                                                                   if error else ""))
 
-    def screenshot(self, name, locator=None, full_page=False):
+    def svg_texts(self, locator=None):
+        """The SVG behind each rendered SVG output (JupyterLab shows SVG as an <img> with a data URL)."""
+        images = (locator or self.notebook).locator(".jp-RenderedSVG img")
+        return [self.svg_of(src) for src in images.evaluate_all("imgs => imgs.map(i => i.src)")]
+
+    def image_digest(self, img):
+        """SHA-256 of the bytes an <img> shows (data: and blob: URLs alike): changes when the picture does."""
+        return img.evaluate(JS_IMAGE_DIGEST)
+
+    def settled(self, img, timeout=30):
+        """Wait until the kernel is idle and `img` shows a loaded picture that stays the same for a
+        moment (a widget may redraw several times after one action); return its digest."""
+        shown = [None]
+
+        def still():
+            self.wait_idle()
+            if not img.evaluate(JS_IMAGE_LOADED):
+                return False
+            now, before = self.image_digest(img), shown[0]
+            shown[0] = now
+            return now == before
+        self.wait_until(still, "a settled picture", timeout)
+        return shown[0]
+
+    def image_text(self, img):
+        """The text behind an <img> (for SVG pictures, such as an Image widget with format svg+xml)."""
+        return img.evaluate(JS_IMAGE_TEXT)
+
+    def screenshot(self, name, locator=None):
         """Save a PNG under test-artifacts/e2e/ for a person to look at; returns its path."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
-        (locator or self.page).screenshot(path=str(path), **({} if locator else {"full_page": full_page}))
+        if locator:
+            locator.scroll_into_view_if_needed()
+            self.page.wait_for_timeout(500)  # cells just scrolled into view paint a moment later
+        (locator or self.page).screenshot(path=str(path))
         return path
 
-    def page_text(self):
-        return self.notebook.inner_text()
+    @staticmethod
+    def chapter_using(text):
+        """The chapter (path under the server root, e.g. "course/04_x.ipynb") whose code uses `text`."""
+        for path in sorted((REPO / "course").glob("*.ipynb")):
+            cells = json.loads(path.read_text())["cells"]
+            if any(c["cell_type"] == "code" and text in "".join(c["source"]) for c in cells):
+                return f"course/{path.name}"
+        raise AssertionError(f"no chapter in course/ uses {text}: a learner never sees it")
+
+    @staticmethod
+    def svg_of(img_src):
+        """The SVG text in a data URL (URL-encoded or base64)."""
+        header, _, data = img_src.partition(",")
+        return base64.b64decode(data).decode() if header.endswith(";base64") else urllib.parse.unquote(data)
+
+    @staticmethod
+    def svg_labels(svg):
+        """The text of every <text> element of an SVG, unescaped."""
+        return [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+
+    @staticmethod
+    def text_of(outputs):
+        """Everything the outputs show as text: streams, plain-text results, error names and messages."""
+        parts = []
+        for o in outputs:
+            if o["output_type"] == "stream":
+                parts.append(o["text"])
+            elif o["output_type"] == "error":
+                parts.append(f"{o['ename']}: {o['evalue']}")
+            else:
+                parts.append(str(o.get("data", {}).get("text/plain", "")))
+        return "\n".join(parts)
 
 
-def digest(data):
-    return hashlib.sha256(data).hexdigest()
+def expects_error(cell):
+    return "raises-exception" in cell["tags"]
+
+
+def not_run(cells):
+    return [f"  cell {c['index']} did not run" for c in cells if c["source"].strip() and c["executionCount"] is None]
+
+
+def unexpected_errors(cells):
+    return [f"  cell {c['index']} failed: {o['ename']}: {o['evalue']}" for c in cells if not expects_error(c)
+            for o in c["outputs"] if o["output_type"] == "error"]
+
+
+def stderr_outputs(cells):
+    return [f"  cell {c['index']} wrote to stderr: {o['text'][:300]!r}" for c in cells if not expects_error(c)
+            for o in c["outputs"] if o["output_type"] == "stream" and o["name"] == "stderr"]
+
+
+@contextlib.contextmanager
+def page_on(server, browser):
+    """A fresh page on `server`. Afterwards the page is closed (without saving: autosave is off and
+    nothing presses save) and every kernel is shut down."""
+    page = browser.new_page()
+    try:
+        yield Lab(server, page)
+    finally:
+        page.close()
+        server.shutdown_kernels()
 
 
 @pytest.fixture
-def lab(lab_server, browser, request):
-    """A fresh page on the shared server. Afterwards the page is closed (without saving: autosave is
-    off and nothing presses save) and every kernel is shut down."""
-    page = browser.new_page()
+def lab(lab_server, browser):
+    with page_on(lab_server, browser) as lab:
+        yield lab
+
+
+# --- the newcomer path: JupyterLab started the way the README says, with no system Graphviz ------------
+
+GRAPHVIZ_PROGRAMS = {"dot", "neato", "twopi", "circo", "fdp", "sfdp", "patchwork", "osage"}
+
+
+def path_without_graphviz(folder):
+    """A PATH of one folder that links every program on the current PATH except Graphviz's and this
+    environment's own (a newcomer's shell has neither)."""
+    folder.mkdir()
+    venv_bin = Path(sys.executable).parent
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        directory = Path(directory)
+        if not directory.is_dir() or directory.resolve() == venv_bin.resolve():
+            continue
+        for program in directory.iterdir():
+            link = folder / program.name
+            if program.name not in GRAPHVIZ_PROGRAMS and not link.exists() and os.access(program, os.X_OK):
+                link.symlink_to(program)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def newcomer_server(chromium_executable, tmp_path_factory):
+    """`bash course.sh --no-browser --port=... ...` from the repository, as the README says, with no `dot`
+    on PATH. It serves the repository itself (course.sh only opens course/ in the file browser), so
+    nothing may save a notebook there: autosave is off, and this fixture checks the server saved nothing."""
+    base = tmp_path_factory.mktemp("newcomer")
+    env = jupyter_environment(base)
+    env["PATH"] = path_without_graphviz(base / "bin")
+    assert shutil.which("dot", path=env["PATH"]) is None
+    checkpoints = REPO / "course" / ".ipynb_checkpoints"  # JupyterLab makes one when it opens a notebook
+    existing = set(checkpoints.iterdir()) if checkpoints.is_dir() else None
+    server = start_lab(base, REPO, ["bash", str(REPO / "course.sh")], cwd=base, env=env)
     try:
-        yield Lab(lab_server, page, request.node.name)
+        yield server
     finally:
-        page.close()
-        lab_server.shutdown_kernels()
+        server.stop()
+        if checkpoints.is_dir():  # leave the folder as we found it
+            for made in set(checkpoints.iterdir()) - (existing or set()):
+                made.unlink()
+            if existing is None:
+                checkpoints.rmdir()
+        saved = [line for line in server.log(tail=None).splitlines() if "Saving file" in line]
+        assert not saved, "the newcomer test saved files in the repository:\n" + "\n".join(saved)
+
+
+@pytest.fixture
+def newcomer_lab(newcomer_server, browser):
+    with page_on(newcomer_server, browser) as lab:
+        yield lab
