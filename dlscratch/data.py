@@ -1,4 +1,7 @@
 """Seeded toy data sets, the digits, and helpers. Every function returns (X, y) with integer labels y."""
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 
 
@@ -57,11 +60,16 @@ def spiral(n=200, noise=0.1, classes=2, turns=1.0, seed=0):
 
 def digits():
     """The 8x8 handwritten digits that scikit-learn ships (1797 images), as pixels in [0, 1]."""
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError:
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None:
         raise ImportError("the digits data set comes with scikit-learn: pip install scikit-learn "
-                          "(or pip install 'dlscratch[course]')") from None
+                          "(or pip install 'dlscratch[course]')")
+    # Read scikit-learn's bundled file directly: importing sklearn.datasets takes seconds.
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz"
+    if path.exists():
+        table = np.loadtxt(path, delimiter=",")
+        return table[:, :-1] / 16.0, table[:, -1].astype(int)
+    from sklearn.datasets import load_digits
     d = load_digits()
     return d.data / 16.0, d.target
 

@@ -157,4 +157,6 @@ def dropout(x, rate, training, seed=None, name="dropout"):
     x = to_node(x)
     flag = training if isinstance(training, Node) else to_node(float(bool(training)))
     mask = _node(DropoutMask, (x, flag), name + "_mask", rate=rate, rng=_generator(seed))
-    return ops.multiply(x, mask, name=name)
+    out = ops.multiply(x, mask, name=name)
+    out.static_shape = getattr(x, "static_shape", None) or getattr(x, "shape", None)  # so dense() can follow
+    return out

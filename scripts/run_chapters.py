@@ -33,6 +33,8 @@ def run(path):
 
 def main(args):
     os.environ["TQDM_DISABLE"] = "1"  # inherited by the kernels
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as test.sh runs them
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     paths = [Path(a).resolve() for a in args] or sorted((ROOT / "course").glob("[0-9]*.ipynb"))
     for path in paths:
         start = time.perf_counter()
