@@ -129,6 +129,11 @@ def _fmt(value):
     return text.replace("\n", "\n            ")
 
 
+def _inline(value):
+    """An array on one line, for naming a case."""
+    return " ".join(_fmt(value).split())
+
+
 def _close(a, b, tolerance=TOLERANCE):
     return np.shape(a) == np.shape(b) and gradcheck.rel_error(a, b) <= tolerance
 
@@ -289,7 +294,7 @@ class _Case:
             return "Your gradient is the transpose of what it should be. " + HINTS.get(self.op_type, "")
         return HINTS.get(self.op_type, "Check which arrays you combine.")
 
-    def value_hint(self, i, actual, expected):
+    def value_hint(self, i, actual, expected, rule=None):
         ctx = self.context()
         for message, wrong in KNOWN_MISTAKES.get(self.op_type, []):
             try:
@@ -299,6 +304,11 @@ class _Case:
                 continue
             if candidate is not None and np.shape(candidate) == actual.shape and _close(actual, candidate, 1e-9):
                 return f"{message} " + HINTS.get(self.op_type, "")
+        if rule is not None and self._ignores_grad(rule, i, actual):
+            return ("Yours stays the same when grad changes: the chain rule multiplies the op's own slope "
+                    "by grad. " + HINTS.get(self.op_type, ""))
+        if actual.shape == self.grad.shape and _close(actual, self.grad, 1e-9):
+            return "Yours passes grad through unchanged. " + HINTS.get(self.op_type, "")
         if _close(actual, -expected, 1e-6):
             return "Yours has the wrong sign. " + HINTS.get(self.op_type, "")
         if np.allclose(actual, 0):
@@ -308,6 +318,15 @@ class _Case:
         if ratio.size and np.allclose(ratio, ratio[0], rtol=1e-6) and not np.isclose(ratio[0], 1):
             return f"Yours is {ratio[0]:.4g} times the right one. " + HINTS.get(self.op_type, "")
         return HINTS.get(self.op_type, "Check the derivative.")
+
+    def _ignores_grad(self, rule, i, actual):
+        try:
+            with _quietly():
+                again = rule(self.context(), 2 * self.grad)
+            again = again if isinstance(again, (tuple, list)) else (again,)
+            return np.allclose(np.asarray(again[i], dtype=float), actual)
+        except Exception:
+            return False
 
 
 def example(op, *inputs, **attrs):
@@ -336,7 +355,7 @@ def check_rule(op, rule, *inputs, **attrs):
                 f"{case.describe(rule)}: the gradient for {case.names[i]} is wrong "
                 f"(relative error {error:.2g} against finite differences; it must be below {TOLERANCE:g}).\n"
                 f"  expected: {_fmt(expected)}\n  yours:    {_fmt(g)}\n"
-                f"Hint: {case.value_hint(i, g, expected)}{_warned(caught)}")
+                f"Hint: {case.value_hint(i, g, expected, rule)}{_warned(caught)}")
 
 
 @_check
@@ -349,7 +368,7 @@ def check_rule_at_extremes(op, rule, *inputs, **attrs):
     grads, caught = case.call(rule)
     expected = case.expected_by_library()
     for i, g in enumerate(grads):
-        where = f"{case.describe(rule)}, at extreme values {_fmt(case.arrays[i])}"
+        where = f"{case.describe(rule)}, at extreme values {_inline(case.arrays[i])}"
         if not np.all(np.isfinite(g)):
             raise CheckFailed(f"{where}: your gradient for {case.names[i]} contains nan or inf: {_fmt(g)}."
                               f"{_warned(caught)}\nHint: a formula can be right on paper and still overflow in "
@@ -358,7 +377,7 @@ def check_rule_at_extremes(op, rule, *inputs, **attrs):
         if not _close(g, expected[i], 1e-6):
             raise CheckFailed(f"{where}: the gradient for {case.names[i]} is wrong.\n"
                               f"  expected: {_fmt(expected[i])}\n  yours:    {_fmt(g)}\n"
-                              f"Hint: {case.value_hint(i, g, expected[i])}{_warned(caught)}")
+                              f"Hint: {case.value_hint(i, g, expected[i], rule)}{_warned(caught)}")
 
 
 @_check
@@ -707,7 +726,8 @@ def _backprop_message(where, node, actual, expected, values):
     names = ", ".join(describe(c) for c in consumers)
     if len(consumers) > 1:
         message += (f"{describe(node)} is used by {len(consumers)} ops on the way to the loss: {names}. "
-                    "Its gradient is the sum of what each of them passes back.")
+                    "Its gradient is the sum of what each of them passes back, and it must be complete "
+                    "before its own rule is called.")
         for k in range(1, len(parts)):
             for i in range(len(parts)):
                 partial = sum(parts[j % len(parts)] for j in range(i, i + k))
@@ -716,6 +736,20 @@ def _backprop_message(where, node, actual, expected, values):
                                       "adding to it, or use it before every consumer had passed its part back? "
                                       "Visit the nodes in reverse topological order.")
         return message
+    if not consumers:
+        return message + "This is the loss itself: its gradient is 1 (np.ones_like(value))."
+    consumer = consumers[0]
+    message += f"It gets its gradient from {describe(consumer)} alone, and your gradient of that op is right. "
+    if _close(actual, 2 * expected[node], 1e-7):
+        return message + f"Yours is twice the right one: did {describe(consumer)} pass its part back twice?"
+    users = [c for c in consumer.consumers if c in expected]
+    if len(users) > 1:
+        return message + (f"So the rule of {describe(consumer)} was called with another gradient than its final "
+                          f"one: probably before all of its {len(users)} consumers had added their parts. A "
+                          "breadth-first walk from the loss does that. Visit the nodes in reverse topological "
+                          "order.")
+    return message + ("So look at how that op's rule was called: ctx.inputs and ctx.output must be the values "
+                      "of this run, and grad that op's gradient.")
     if len(consumers) == 1:
         message += (f"It gets its gradient from {describe(consumers[0])} alone, so look at how that op's rule "
                     "was called: ctx.inputs and ctx.output must be the values of this run, and grad the "
@@ -755,7 +789,7 @@ def check_cross_entropy(cross_entropy, logits, labels):
     """Check `cross_entropy(logits, labels)`: a scalar graph node with the right value and gradient."""
     __tracebackhide__ = True
     logits, labels = np.array(logits, dtype=np.float64), np.array(labels, dtype=np.float64)
-    where = f"cross_entropy for logits {_fmt(logits)} and labels {_fmt(labels)}"
+    where = f"cross_entropy for logits {_inline(logits)} and labels {_inline(labels)}"
     graph = Graph()
     with graph.as_default():
         z, c = Variable(logits, name="logits"), constant(labels, name="labels")
@@ -856,15 +890,18 @@ def check_train(train, data="red/blue", steps=100, learning_rate=0.01, min_accur
     """Check `train(loss, variables, feed_dict, learning_rate, steps) -> losses` on red/blue or XOR data."""
     __tracebackhide__ = True
     graph, loss, variables, feed, accuracy = _training_problem(data)
-    problem = Problem(loss, feed, f"the {data} data")
+    data_name = {"red/blue": "the red/blue points", "xor": "the XOR-like clusters"}[data]
+    problem = Problem(loss, feed, data_name)
     start = [v.value.copy() for v in variables]
     losses, _, caught = _run_student(train, (loss, variables, feed, learning_rate, steps), "train", problem)
-    where = f"train(loss, variables, feed_dict, learning_rate={learning_rate}, steps={steps}) on the {data} data"
+    where = f"train(loss, variables, feed_dict, learning_rate={learning_rate}, steps={steps}) on {data_name}"
     try:
         losses = [float(np.sum(v)) for v in losses]
     except TypeError:
-        raise CheckFailed(f"{where} returned a {type(losses).__name__}; it should return the list of loss "
-                          "values, one per step.") from None
+        what = ("None" if losses is None else "one number" if np.ndim(losses) == 0
+                else f"a {type(losses).__name__}")
+        raise CheckFailed(f"{where} returned {what}; it should return a list of loss values, one per "
+                          "step.") from None
     if len(losses) != steps:
         raise CheckFailed(f"{where} returned {len(losses)} loss values; it should return one per step ({steps}).")
     if all(np.array_equal(a, v.value) for a, v in zip(start, variables)):

@@ -17,5 +17,5 @@ def course(tmp_path_factory):
     config = (REPO / "nbgrader_config.py").read_text(encoding="utf-8")
     (root / "nbgrader_config.py").write_text(config + f"\nc.Execute.timeout = {TEST_CELL_TIMEOUT}\n",
                                              encoding="utf-8")
-    nbgrader("generate_assignment", "*", "--force", cwd=root)
+    nbgrader("generate_assignment", "[0-9]*", "--force", cwd=root)
     return Course(root)

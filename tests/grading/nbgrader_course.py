@@ -74,7 +74,8 @@ class Course:
 
     def copy(self, folder):
         """The same course, released but with nothing submitted, in another folder with its own gradebook."""
-        shutil.copytree(self.root, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("submitted", "autograded", "feedback"))
+        shutil.copytree(self.root, folder, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("submitted", "autograded", "feedback"))
         return Course(folder)
 
     def autograde(self, *options):
