@@ -254,6 +254,11 @@ JS_LAYOUT_PROBLEMS = """(el) => {
     }
     return problems;
 }"""
+JS_WIDE_GRAPHS = """(el) => [...el.querySelectorAll('.jp-RenderedSVG img')].map(img => {
+    const cell = img.closest('.jp-Cell'), column = img.closest('.jp-OutputArea-output').clientWidth;
+    return img.naturalWidth > column + 2 ? `cell ${cell.dataset.windowedListIndex}: ${img.naturalWidth} px wide, `
+                                           + `the column ${column} px` : null;
+}).filter(Boolean)"""
 JS_IMAGE_TEXT = "async (img) => await (await fetch(img.src)).text()"
 JS_KERNEL_STDOUT = f"""async ([code, ms]) => {{
     // Run code in the notebook's kernel, leaving the notebook alone; return what it printed.
@@ -334,6 +339,11 @@ class Lab:
         svgs = sum("image/svg+xml" in o.get("data", {}) for c in cells for o in c["outputs"])
         images = self.notebook.locator(".jp-RenderedSVG img")
         assert images.count() == svgs, f"{path}: {svgs} SVG outputs but {images.count()} drawn"
+        self.wait_until(lambda: self.notebook.evaluate(JS_IMAGES_LOADED), "showing every picture")
+        too_wide = self.notebook.evaluate(JS_WIDE_GRAPHS)
+        assert not too_wide, (f"{path}: in a {VIEWPORT['width']} px wide window with the file browser open, "
+                              "JupyterLab does not shrink SVG, so these graphs are cut off at the right, behind a "
+                              "sideways scroll bar:\n  " + "\n  ".join(too_wide))
         return cells
 
     def check_widgets_drawn(self, timeout=20_000):
@@ -403,14 +413,24 @@ class Lab:
         """The text behind an <img> (for SVG pictures, such as an Image widget with format svg+xml)."""
         return img.evaluate(JS_IMAGE_TEXT)
 
-    def screenshot(self, name, locator=None):
-        """Save a PNG under test-artifacts/e2e/ for a person to look at; returns its path."""
+    def screenshot(self, name, *locators):
+        """Save a PNG under test-artifacts/e2e/ for a person to look at: the window, or the region that
+        holds the given elements (scrolled into view). Returns its path."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
-        if locator:
-            locator.scroll_into_view_if_needed()
+        clip = None
+        if locators:
+            locators[-1].scroll_into_view_if_needed()
+            locators[0].scroll_into_view_if_needed()
             self.page.wait_for_timeout(500)  # cells just scrolled into view paint a moment later
-        (locator or self.page).screenshot(path=str(path))
+            boxes = [loc.bounding_box() for loc in locators]
+            left, top = min(b["x"] for b in boxes), min(b["y"] for b in boxes)
+            right, bottom = max(b["x"] + b["width"] for b in boxes), max(b["y"] + b["height"] for b in boxes)
+            size = self.page.viewport_size  # JupyterLab scrolls inside the notebook: only the window can be shot
+            left, top = max(left, 0), max(top, 0)
+            clip = {"x": left, "y": top, "width": min(right, size["width"]) - left,
+                    "height": min(bottom, size["height"]) - top}
+        self.page.screenshot(path=str(path), clip=clip)
         return path
 
     @staticmethod

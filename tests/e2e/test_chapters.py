@@ -5,6 +5,7 @@ Chapters are found by what their code uses, so renaming or renumbering one doesn
 a widget that no chapter uses fails, since no learner would ever see it.
 """
 import json
+import os
 import re
 from pathlib import Path
 
@@ -156,9 +157,44 @@ def test_backprop_stepper(lab, chapter):
     lab.settled(picture)
     lab.screenshot(f"{name_of(chapter)}-backprop-stepper", widget)
 
+    readme_screenshot(lab, chapter, widget)
+
     button["End"].click()
     widget.get_by_text("every gradient is known").wait_for()
     assert button["Next"].is_disabled()
+
+
+def readme_screenshot(lab, chapter, widget):
+    """The README's picture: the stepper (a widget drawing a graph) in JupyterLab, with the text above it,
+    as a small PNG: test-artifacts/e2e/readme-screenshot.png, and docs/screenshot.png when
+    DLSCRATCH_UPDATE_SCREENSHOT=1."""
+    from PIL import Image
+
+    stepper = lab.cell_index("BackpropStepper(")
+    width = 1300
+    lab.page.set_viewport_size({"width": width, "height": 1000})
+    lab.page.evaluate("window.jupyterapp.commands.execute('application:toggle-left-area')")
+
+    def show_from_text_above():  # the text cell just above the stepper at the top of the notebook
+        lab.cell(stepper - 1).evaluate("el => el.scrollIntoView({block: 'start'})")
+        lab.page.wait_for_timeout(800)
+    show_from_text_above()
+    bottom = widget.bounding_box()
+    height = round(bottom["y"] + bottom["height"] + 40)  # and the status bar below it
+    lab.page.set_viewport_size({"width": width, "height": height})
+    show_from_text_above()
+    raw = lab.screenshot("readme-screenshot-raw")
+    picture = Image.open(raw).convert("RGB")
+    picture = picture.resize((1000, round(height * 1000 / width)), Image.LANCZOS)
+    small = picture.quantize(colors=160, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    targets = [raw.with_name("readme-screenshot.png")]
+    if os.environ.get("DLSCRATCH_UPDATE_SCREENSHOT"):
+        targets.append(COURSE.parent / "docs" / "screenshot.png")
+    for target in targets:
+        target.parent.mkdir(exist_ok=True)
+        small.save(target, optimize=True)
+        assert target.stat().st_size < 200_000, f"{target} is {target.stat().st_size} bytes: too big for the README"
+
 
 
 @pytest.mark.parametrize("chapter", chapters_without_widgets())
