@@ -32,7 +32,7 @@ from .core import traversal as _traversal_module
 from .core.errors import DLScratchError, describe
 from .core.gradients import backprop as _library_backprop
 from .core.gradients import compute_gradients
-from .core.graph import Graph, Node, Variable, constant, placeholder
+from .core.graph import Constant, Graph, Node, Variable, constant, placeholder
 from .core.ops import OPS, add, exp, log, matmul, multiply, negative, reduce_sum, relu, sigmoid, softmax
 from .core.registry import FORWARD, OpContext, override_gradients
 from .core.session import Session
@@ -684,7 +684,10 @@ def check_backprop(backprop, graph="chain"):
         raise CheckFailed(f"{where} returned a {type(grads).__name__}; it should return a dict "
                           "{node: gradient of the loss with respect to that node}.")
     expected = _library_backprop(problem.loss, values)
-    for node in reversed(_library_topological_order([problem.loss])):  # the loss first: report root causes
+    # Consumers before their inputs, so the first wrong node is the root cause; constants last, as
+    # a wrong Variable or op says more.
+    order = sorted(reversed(_library_topological_order([problem.loss])), key=lambda n: isinstance(n, Constant))
+    for node in order:
         if node not in grads:
             raise CheckFailed(f"{where}: your dict has no gradient for {describe(node)}. Every node the loss "
                               "depends on gets one, the loss itself included (d loss / d loss = 1).")
