@@ -3,7 +3,7 @@ import functools
 
 import numpy as np
 
-from .errors import DLScratchError, FeedError, GraphError, ShapeError, describe
+from .errors import FeedError, GraphError, ShapeError, describe
 from .graph import Constant, Node, Operation, Placeholder, Variable, get_default_graph
 from .ops import OPS
 from .registry import FORWARD
@@ -80,7 +80,7 @@ class Session:
                 raise GraphError(f"feed_dict has {describe(key)}, which belongs to another graph than "
                                  "this session's.")
             values[key] = key.check_feed(value)
-        node = None
+        kind = node = None
         try:
             for kind, node, fn, a, b in steps:
                 if kind == _OP2:
@@ -100,10 +100,10 @@ class Session:
                     values[node], values.saved[node] = fn(*[values[x] for x in a])
                 else:
                     values[node] = node.compute(values, self)
-        except DLScratchError:
-            raise
         except (ValueError, TypeError, IndexError) as e:
-            raise _forward_error(node, values, e) from e
+            if kind in (_OP1, _OP2, _OPN, _SAVES):  # numpy failed inside an op: explain it in our terms
+                raise _forward_error(node, values, e) from e
+            raise  # from a gradient rule or a feed: already explained where it happened
         return values
 
     def _unfed(self, node, fetches):

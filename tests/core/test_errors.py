@@ -128,3 +128,17 @@ def test_errors_in_the_forward_pass_are_not_numpy_tracebacks():
     y = ds.transpose(x, perm=(0, 1, 2), name="flip")
     with pytest.raises(ds.DLScratchError, match="'flip'"):
         ds.Session().run(y, {x: np.ones((2, 3))})
+
+
+def test_an_error_in_a_gradient_rule_during_training_is_not_blamed_on_the_forward_pass():
+    w = ds.Variable(np.ones(3), name="w")
+    train = ds.train.GradientDescentOptimizer(0.1).minimize(ds.reduce_sum(w * w))
+
+    def broken_rule(ctx, grad):
+        raise ValueError("a bug in the student's rule")
+
+    with ds.override_gradients({"Mul": broken_rule}), pytest.raises(ValueError) as info:
+        ds.Session().run(train)
+    assert not isinstance(info.value, ds.ShapeError)
+    assert "a bug in the student's rule" in str(info.value)
+    assert any("'mul' (Mul)" in note for note in info.value.__notes__)
