@@ -256,8 +256,8 @@ JS_LAYOUT_PROBLEMS = """(el) => {
 }"""
 JS_WIDE_GRAPHS = """(el) => [...el.querySelectorAll('.jp-RenderedSVG img')].map(img => {
     const cell = img.closest('.jp-Cell'), column = img.closest('.jp-OutputArea-output').clientWidth;
-    return img.naturalWidth > column + 2 ? `cell ${cell.dataset.windowedListIndex}: ${img.naturalWidth} px wide, `
-                                           + `the column ${column} px` : null;
+    return img.naturalWidth > column + 2 ? `cell ${cell.dataset.windowedListIndex}: ${img.naturalWidth} px wide `
+                                           + `in a ${column} px column` : null;
 }).filter(Boolean)"""
 JS_IMAGE_TEXT = "async (img) => await (await fetch(img.src)).text()"
 JS_KERNEL_STDOUT = f"""async ([code, ms]) => {{
@@ -280,6 +280,7 @@ class Lab:
 
     def __init__(self, server, page):
         self.server, self.page, self.path = server, page, None
+        self.layout_problems = []
 
     def open(self, path):
         """Open a notebook (path relative to the server's root) and wait until its kernel is idle."""
@@ -339,12 +340,18 @@ class Lab:
         svgs = sum("image/svg+xml" in o.get("data", {}) for c in cells for o in c["outputs"])
         images = self.notebook.locator(".jp-RenderedSVG img")
         assert images.count() == svgs, f"{path}: {svgs} SVG outputs but {images.count()} drawn"
+        # Measured now, in the standard window; check_layout() reports it after a test's other checks.
         self.wait_until(lambda: self.notebook.evaluate(JS_IMAGES_LOADED), "showing every picture")
-        too_wide = self.notebook.evaluate(JS_WIDE_GRAPHS)
-        assert not too_wide, (f"{path}: in a {VIEWPORT['width']} px wide window with the file browser open, "
-                              "JupyterLab does not shrink SVG, so these graphs are cut off at the right, behind a "
-                              "sideways scroll bar:\n  " + "\n  ".join(too_wide))
+        self.layout_problems += [f"graph in {p}; JupyterLab does not shrink SVG, so its right part is cut off"
+                                 for p in self.notebook.evaluate(JS_WIDE_GRAPHS)]
         return cells
+
+    def check_layout(self):
+        """Nothing measured by run_chapter() or widget_output() was cut off or stretched: graphs fit the
+        notebook column (JupyterLab shrinks PNG to fit, but shows SVG at its own size), and widgets
+        fit and show their pictures undistorted. Called last, so a test's other checks run first."""
+        assert not self.layout_problems, (f"{self.path}, in a {VIEWPORT['width']} px wide window with the file "
+                                          "browser open:\n  " + "\n  ".join(self.layout_problems))
 
     def check_widgets_drawn(self, timeout=20_000):
         """No "Loading widget..." left and no "Error displaying widget" anywhere in the notebook."""
@@ -366,9 +373,7 @@ class Lab:
         text = output.inner_text()
         assert f"<{name}" not in text and f"{name}(" not in text, f"{self.path}: the text repr of {name} is shown"
         self.wait_until(lambda: output.evaluate(JS_IMAGES_LOADED), f"showing the pictures of {name}")
-        problems = output.evaluate(JS_LAYOUT_PROBLEMS)
-        assert not problems, (f"{self.path}: {name}, in a {VIEWPORT['width']} px wide window with the file browser "
-                              "open:\n  " + "\n  ".join(problems))
+        self.layout_problems += [f"{name}: {p}" for p in output.evaluate(JS_LAYOUT_PROBLEMS)]
         return output
 
     def wait_until(self, condition, what, timeout=30):

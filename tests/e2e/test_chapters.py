@@ -78,6 +78,7 @@ def test_perceptron_playground(lab, chapter):
     lab.settled(picture)
     assert number(ACCURACY, widget.inner_text()) >= 90, "'Trained optimum' should separate red from blue"
     lab.screenshot(f"{name_of(chapter)}-perceptron-playground", widget)
+    lab.check_layout()
 
 
 @pytest.mark.parametrize("chapter", chapters_using("LearningRateExplorer("))
@@ -104,6 +105,7 @@ def test_learning_rate_explorer(lab, chapter):
     learning_rate.press("Home")  # back to the smallest, 0.001: no divergence
     lab.wait_until(lambda: "Diverged" not in widget.inner_text() and lab.image_digest(picture) != diverged,
                    "back to a converging path at the smallest learning rate")
+    lab.check_layout()
 
 
 @pytest.mark.parametrize("chapter", chapters_using("TrainingPlayground("))
@@ -127,6 +129,7 @@ def test_training_playground(lab, chapter):
     widget.get_by_role("button", name="Reset").click()
     lab.wait_until(lambda: "Press Train" in widget.inner_text() and lab.settled(picture) != trained,
                    "reset to fresh weights")
+    lab.check_layout()
 
 
 @pytest.mark.parametrize("chapter", chapters_using("BackpropStepper("))
@@ -162,6 +165,7 @@ def test_backprop_stepper(lab, chapter):
     button["End"].click()
     widget.get_by_text("every gradient is known").wait_for()
     assert button["Next"].is_disabled()
+    lab.check_layout()
 
 
 def readme_screenshot(lab, chapter, widget):
@@ -203,3 +207,4 @@ def test_chapter_runs_and_draws(lab, chapter):
     cells = lab.run_chapter(chapter)
     assert any(c["outputs"] for c in cells), f"{chapter} shows no output at all"
     lab.screenshot(f"{name_of(chapter)}-end")
+    lab.check_layout()

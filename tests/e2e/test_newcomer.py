@@ -31,3 +31,4 @@ def test_course_sh_opens_the_course_and_chapter_1_draws_its_graphs(newcomer_lab)
     first_graph.scroll_into_view_if_needed()
     assert first_graph.bounding_box()["width"] > 100, "the graph is drawn too small to read"
     lab.screenshot("newcomer-chapter1-graph")
+    lab.check_layout()
