@@ -11,6 +11,7 @@ cell's source, take screenshots (saved under test-artifacts/e2e/, which git igno
 import base64
 import contextlib
 import html
+import io
 import json
 import os
 import re
@@ -259,6 +260,12 @@ JS_WIDE_GRAPHS = """(el) => [...el.querySelectorAll('.jp-RenderedSVG img')].map(
     return img.naturalWidth > column + 2 ? `cell ${cell.dataset.windowedListIndex}: ${img.naturalWidth} px wide `
                                            + `in a ${column} px column` : null;
 }).filter(Boolean)"""
+JS_IMAGE_BASE64 = """async (img) => {
+    const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+    let text = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(text);
+}"""
 JS_IMAGE_TEXT = "async (img) => await (await fetch(img.src)).text()"
 JS_KERNEL_STDOUT = f"""async ([code, ms]) => {{
     // Run code in the notebook's kernel, leaving the notebook alone; return what it printed.
@@ -399,9 +406,10 @@ class Lab:
         """SHA-256 of the bytes an <img> shows (data: and blob: URLs alike): changes when the picture does."""
         return img.evaluate(JS_IMAGE_DIGEST)
 
-    def settled(self, img, timeout=30):
+    def settled(self, img, after="", timeout=30):
         """Wait until the kernel is idle and `img` shows a loaded picture that stays the same for a
-        moment (a widget may redraw several times after one action); return its digest."""
+        moment (a widget may redraw several times after one action), and check it is not blank.
+        Returns its digest. `after` says what happened before, for the failure message."""
         shown = [None]
 
         def still():
@@ -412,7 +420,12 @@ class Lab:
             shown[0] = now
             return now == before
         self.wait_until(still, "a settled picture", timeout)
+        picture = self.image_bytes(img)
+        assert not blank(picture), f"{self.path}: the picture is blank{' after ' + after if after else ''}"
         return shown[0]
+
+    def image_bytes(self, img):
+        return base64.b64decode(img.evaluate(JS_IMAGE_BASE64))
 
     def image_text(self, img):
         """The text behind an <img> (for SVG pictures, such as an Image widget with format svg+xml)."""
@@ -470,6 +483,17 @@ class Lab:
             else:
                 parts.append(str(o.get("data", {}).get("text/plain", "")))
         return "\n".join(parts)
+
+
+def blank(picture):
+    """True for a PNG of (almost) one colour, as a figure drawn while another thread draws it comes out.
+    Not a PNG (e.g. SVG): False."""
+    from PIL import Image
+
+    if not picture.startswith(b"\x89PNG"):
+        return False
+    image = Image.open(io.BytesIO(picture)).convert("RGBA")
+    return image.getcolors(maxcolors=8) is not None  # a plot has thousands of colours
 
 
 def expects_error(cell):

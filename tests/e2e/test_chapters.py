@@ -69,13 +69,13 @@ def test_perceptron_playground(lab, chapter):
     handles.first.focus()
     for _ in range(5):
         handles.first.press("ArrowRight")
-    moved = lab.settled(picture)
+    moved = lab.settled(picture, "moving w1 by keyboard")
     assert moved != before, "the plot did not change when w1 moved"
     assert number(LOSS, widget.inner_text()) != loss_before, "the loss read-out did not change when w1 moved"
 
     widget.get_by_role("button", name="Trained optimum").click()
     lab.wait_until(lambda: lab.image_digest(picture) != moved, "a new plot after 'Trained optimum'")
-    lab.settled(picture)
+    lab.settled(picture, "'Trained optimum'")
     assert number(ACCURACY, widget.inner_text()) >= 90, "'Trained optimum' should separate red from blue"
     lab.screenshot(f"{name_of(chapter)}-perceptron-playground", widget)
     lab.check_layout()
@@ -99,7 +99,7 @@ def test_learning_rate_explorer(lab, chapter):
     learning_rate.press("End")  # the largest learning rate, 10: far too large
     widget.get_by_text("Diverged").wait_for()
     assert "Lower the learning rate" in widget.inner_text()
-    diverged = lab.settled(picture)
+    diverged = lab.settled(picture, "the largest learning rate")
     lab.screenshot(f"{name_of(chapter)}-learning-rate-explorer-diverged", widget)
 
     learning_rate.press("Home")  # back to the smallest, 0.001: no divergence
@@ -120,14 +120,14 @@ def test_training_playground(lab, chapter):
 
     widget.get_by_role("button", name="Train").click()
     lab.wait_until(lambda: re.search(r"step \d+: train loss", widget.inner_text()), "trained (status line)", 60)
-    assert lab.settled(picture) != before, "the decision boundary did not change after Train"
+    assert lab.settled(picture, "Train") != before, "the decision boundary did not change after Train"
     text = widget.inner_text()
     assert "Diverged" not in text, text
     lab.screenshot(f"{name_of(chapter)}-training-playground", widget)
 
     trained = lab.image_digest(picture)
     widget.get_by_role("button", name="Reset").click()
-    lab.wait_until(lambda: "Press Train" in widget.inner_text() and lab.settled(picture) != trained,
+    lab.wait_until(lambda: "Press Train" in widget.inner_text() and lab.settled(picture, "Reset") != trained,
                    "reset to fresh weights")
     lab.check_layout()
 
