@@ -4,9 +4,13 @@
                   exercises/ (the browser never touches the repository's notebooks)
     browser       one Chromium (Debian's /usr/bin/chromium; never `playwright install`)
     lab           a fresh page on lab_server; closed, and every kernel shut down, after the test
+    newcomer_lab  a page on JupyterLab started as the README says, `bash course.sh`, with no
+                  system Graphviz on PATH; it serves the repository itself, so nothing may save
 
 `Lab` (below) is what a test drives: open a notebook, run all cells, read outputs, set a
 cell's source, take screenshots (saved under test-artifacts/e2e/, which git ignores).
+The window is 1400x1000 px with the file browser open, which leaves a 968 px notebook column:
+graphs and widgets must fit in it.
 """
 import base64
 import contextlib
@@ -34,7 +38,8 @@ CHROMIUM = os.environ.get("DLSCRATCH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1400, "height": 1000}
-SERVER_START_TIMEOUT = 60  # s; a first start compiles nothing, it takes about 3 s here
+SERVER_START_TIMEOUT = 60  # s; JupyterLab starts in 3-7 s here
+SETUP_TIMEOUT = 600  # s; course.sh first brings .venv up to date (pip), which can take minutes on a fresh clone
 RUN_ALL_TIMEOUT = 240  # s for one notebook's "run all cells"
 
 
@@ -113,7 +118,7 @@ def server_arguments(port, token):
 class LabServer:
     """A JupyterLab process in its own process group; stop() ends it and its kernels."""
 
-    def __init__(self, command, env, cwd, log_path, port, token, root):
+    def __init__(self, command, env, cwd, log_path, port, token, root, start_timeout=SERVER_START_TIMEOUT):
         self.port, self.token, self.root = port, token, Path(root)
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
@@ -121,7 +126,7 @@ class LabServer:
         self.process = subprocess.Popen(command, env=env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         try:
-            self._wait_until_up()
+            self._wait_until_up(start_timeout)
         except BaseException:
             self.stop()
             raise
@@ -130,8 +135,8 @@ class LabServer:
         text = Path(self.log_path).read_text(errors="replace")
         return text[-tail:] if tail else text
 
-    def _wait_until_up(self):
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
+    def _wait_until_up(self, timeout):
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"JupyterLab exited with {self.process.returncode}:\n{self.log()}")
@@ -140,7 +145,7 @@ class LabServer:
                 return
             except OSError:
                 time.sleep(0.25)
-        raise RuntimeError(f"JupyterLab did not answer on {self.url} within {SERVER_START_TIMEOUT} s:\n{self.log()}")
+        raise RuntimeError(f"JupyterLab did not answer on {self.url} within {timeout} s:\n{self.log()}")
 
     def api(self, method, path, timeout=10):
         request = urllib.request.Request(self.url + path, method=method,
@@ -177,12 +182,12 @@ class LabServer:
         self._log.close()
 
 
-def start_lab(base, root, command_prefix, cwd, env=None, extra_args=()):
+def start_lab(base, root, command_prefix, cwd, env=None, extra_args=(), start_timeout=SERVER_START_TIMEOUT):
     """Start JupyterLab with `command_prefix + arguments`; returns a running LabServer."""
     port, token = free_port(), uuid.uuid4().hex
     env = env if env is not None else jupyter_environment(base)
     command = [*command_prefix, *server_arguments(port, token), *extra_args]
-    return LabServer(command, env, cwd, base / "jupyterlab.log", port, token, root)
+    return LabServer(command, env, cwd, base / "jupyterlab.log", port, token, root, start_timeout)
 
 
 @pytest.fixture(scope="session")
@@ -564,7 +569,7 @@ def newcomer_server(chromium_executable, tmp_path_factory):
     assert shutil.which("dot", path=env["PATH"]) is None
     checkpoints = REPO / "course" / ".ipynb_checkpoints"  # JupyterLab makes one when it opens a notebook
     existing = set(checkpoints.iterdir()) if checkpoints.is_dir() else None
-    server = start_lab(base, REPO, ["bash", str(REPO / "course.sh")], cwd=base, env=env)
+    server = start_lab(base, REPO, ["bash", str(REPO / "course.sh")], cwd=base, env=env, start_timeout=SETUP_TIMEOUT)
     try:
         yield server
     finally:

@@ -127,8 +127,8 @@ def test_training_playground(lab, chapter):
 
     trained = lab.image_digest(picture)
     widget.get_by_role("button", name="Reset").click()
-    lab.wait_until(lambda: "Press Train" in widget.inner_text() and lab.settled(picture, "Reset") != trained,
-                   "reset to fresh weights")
+    lab.wait_until(lambda: "Press Train" in widget.inner_text(), "reset (status line)")
+    assert lab.settled(picture, "Reset") != trained, "the picture did not change after Reset"
     lab.check_layout()
 
 
