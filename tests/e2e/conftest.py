@@ -425,8 +425,8 @@ class Lab:
             shown[0] = now
             return now == before
         self.wait_until(still, "a settled picture", timeout)
-        picture = self.image_bytes(img)
-        assert not blank(picture), f"{self.path}: the picture is blank{' after ' + after if after else ''}"
+        empty = blank(self.image_bytes(img))
+        assert not empty, f"{self.path}: the picture is blank{' after ' + after if after else ''}"
         return shown[0]
 
     def image_bytes(self, img):
