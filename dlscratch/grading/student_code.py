@@ -1,0 +1,109 @@
+"""Running the student's code: quietly, with their own line quoted when it fails, and without
+the library's ready-made answers to the exercise."""
+import contextlib
+import functools
+import io
+import os
+import time
+import traceback
+import warnings
+
+import numpy as np
+
+import dlscratch
+
+from ..core import gradients as core_gradients
+from ..core import traversal as core_traversal
+from .report import CheckFailed
+
+# Frames from here down are the library's, not the student's.
+_LIBRARY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def quiet_check(fn):
+    """For every public check: no warning of ours may reach stderr, passing or failing."""
+    @functools.wraps(fn)
+    def quietly_checked(*args, **kwargs):
+        __tracebackhide__ = True
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return fn(*args, **kwargs)
+    return quietly_checked
+
+
+@contextlib.contextmanager
+def quietly():
+    """Run student code without letting warnings or stray stderr output reach the cell.
+
+    Yields the list of caught warnings, so a failure message can mention them.
+    """
+    with warnings.catch_warnings(record=True) as caught, \
+            np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"), \
+            contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("always")
+        yield caught
+
+
+@contextlib.contextmanager
+def student_code(where, hint=""):
+    """Turn an exception from student code into a CheckFailed that quotes their line."""
+    __tracebackhide__ = True
+    try:
+        yield
+    except CheckFailed:
+        raise
+    except NotImplementedError:
+        raise CheckFailed(f"{where}: not written yet (it raises NotImplementedError). Replace "
+                          "`raise NotImplementedError()` with your code.") from None
+    except RecursionError:
+        raise CheckFailed(f"{where}: too deep a recursion. Python allows only about a thousand nested "
+                          "calls; use a loop with an explicit stack (a list) instead.") from None
+    except Exception as e:
+        line = _student_line(e)
+        at = f"\n  in your line: {line}" if line else ""
+        raise CheckFailed(f"{where}: your code raised {type(e).__name__}: {e}{at}"
+                          + (f"\nHint: {hint}" if hint else "")) from e
+
+
+def _student_line(error):
+    """The last line of the traceback that is neither this library's nor another installed one's."""
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        name = frame.filename
+        if not (name.startswith(_LIBRARY) or "site-packages" in name or name.startswith("<frozen")):
+            return (frame.line or "").strip()
+    return ""
+
+
+def reject_library_code(fn, what):
+    if getattr(fn, "__module__", "").startswith("dlscratch"):
+        raise CheckFailed(f"the {what} you handed in is the library's own code. Write your own: that is "
+                          "the exercise.")
+
+
+@contextlib.contextmanager
+def library_unavailable(what, names):
+    """While a student function runs, make the library's own versions of `names` refuse to help."""
+    def refuse(*args, **kwargs):
+        raise CheckFailed(f"your {what} called the library's own version of it. Write it yourself: that is "
+                          "the exercise (ds.gradient_rule, ds.OpContext and sessions are fine to use).")
+    saved = [(module, name, getattr(module, name)) for module in (dlscratch, core_gradients, core_traversal)
+             for name in names if hasattr(module, name)]
+    for module, name, _ in saved:
+        setattr(module, name, refuse)
+    try:
+        yield
+    finally:
+        for module, name, original in saved:
+            setattr(module, name, original)
+
+
+def run_student(fn, args, what, description, hint="", refused=()):
+    """Call the student's `fn(*args)` (their `what`, on `description`) quietly, with the library's
+    `refused` functions disabled. Returns (result, seconds, caught warnings)."""
+    __tracebackhide__ = True
+    with library_unavailable(what, refused), quietly() as caught, \
+            student_code(f"your {what}, on {description}", hint):
+        start = time.perf_counter()
+        result = fn(*args)
+        seconds = time.perf_counter() - start
+    return result, seconds, caught

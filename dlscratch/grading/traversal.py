@@ -1,0 +1,156 @@
+"""Assignment 2: the student's topological order and backprop, checked against the library's engine."""
+import numpy as np
+
+from .. import gradcheck
+from ..core.errors import describe
+from ..core.gradients import backprop as library_backprop
+from ..core.graph import Constant, Node
+from ..core.ops import OPS
+from ..core.registry import OpContext
+from ..core.session import Session
+from ..core.traversal import topological_order as library_topological_order
+from . import classifiers
+from .report import CheckFailed, close, expected_and_yours, numpy_warnings
+from .sample_graphs import build
+from .student_code import quiet_check, run_student
+
+# Per exercise: the library functions it may not call, and a hint for when it raises.
+_EXERCISES = {
+    "topological_order": (("topological_order",),
+                          "Follow node.inputs from the loss; every node has them (leaves have none)."),
+    "backprop": (("backprop", "compute_gradients", "gradients"),
+                 "Visit only the nodes topological_order(loss) returns; a consumer the loss does not depend on "
+                 "(node.consumers may have some) passes nothing back and has no gradient to read."),
+}
+
+
+def _run(what, fn, args, description):
+    """Run the student's `what` on `description`: returns (result, seconds, caught warnings)."""
+    __tracebackhide__ = True
+    refused, hint = _EXERCISES[what]
+    return run_student(fn, args, what, description, hint, refused)
+
+
+@quiet_check
+def check_topological_order(topological_order, graph="diamond"):
+    """Check `topological_order(loss)`: every node behind the loss exactly once, each after its inputs."""
+    __tracebackhide__ = True
+    _, problem = build(graph)
+    order, seconds, _ = _run("topological_order", topological_order, (problem.loss,), problem.description)
+    where = f"topological_order(loss) on {problem.description}"
+    if not isinstance(order, (list, tuple)):
+        raise CheckFailed(f"{where} returned a {type(order).__name__}; it should return a list of nodes.")
+    expected = set(library_topological_order([problem.loss]))
+    seen, position = set(), {}
+    for i, node in enumerate(order):
+        if not isinstance(node, Node):
+            raise CheckFailed(f"{where}: item {i} of your list is a {type(node).__name__}, not a node.")
+        if node in seen:
+            raise CheckFailed(f"{where}: {describe(node)} appears more than once. A node used by several ops "
+                              "(a shared input) must still be listed once: remember which nodes you have placed.")
+        seen.add(node)
+        position[node] = i
+    for node in order:
+        if node not in expected:
+            raise CheckFailed(f"{where}: your list contains {describe(node)}, which the loss does not depend on. "
+                              "Walk from the loss to its inputs, not to the nodes that consume them.")
+    missing = [n for n in expected if n not in seen]
+    if missing:
+        raise CheckFailed(f"{where}: {len(missing)} node(s) the loss depends on are missing, e.g. "
+                          f"{describe(missing[0])}. Follow every input of every node, down to the Variables.")
+    for node in order:
+        for x in node.inputs:
+            if position[x] > position[node]:
+                raise CheckFailed(f"{where}: {describe(node)} comes before its input {describe(x)}. A node may "
+                                  "be placed only after all of its inputs have been placed (post-order).")
+    if seconds > 5:
+        raise CheckFailed(f"{where} took {seconds:.1f} s. Checking `node in a_list` scans the list each time; "
+                          "keep the placed nodes in a set.")
+
+
+@quiet_check
+def check_backprop(backprop, graph="chain"):
+    """Check `backprop(loss, values)` against the library's engine on one of
+    sample_graphs.GRAPHS (or "random N")."""
+    __tracebackhide__ = True
+    g, problem = build(graph)
+    values = Session(g).evaluate_all(problem.loss, problem.feed)
+    grads, _, caught = _run("backprop", backprop, (problem.loss, dict(values)), problem.description)
+    where = f"backprop(loss, values) on {problem.description}"
+    if not isinstance(grads, dict):
+        raise CheckFailed(f"{where} returned a {type(grads).__name__}; it should return a dict "
+                          "{node: gradient of the loss with respect to that node}.")
+    expected = library_backprop(problem.loss, values)
+    # Consumers before their inputs, so the first wrong node is the root cause; constants last, as
+    # a wrong Variable or op says more.
+    order = sorted(reversed(library_topological_order([problem.loss])), key=lambda n: isinstance(n, Constant))
+    for node in order:
+        if node not in grads:
+            raise CheckFailed(f"{where}: your dict has no gradient for {describe(node)}. Every node the loss "
+                              "depends on gets one, the loss itself included (d loss / d loss = 1).")
+        actual = np.asarray(grads[node], dtype=float) if grads[node] is not None else None
+        if actual is None or actual.shape != np.shape(expected[node]):
+            shape = None if actual is None else actual.shape
+            raise CheckFailed(f"{where}: the gradient of {describe(node)} should have its value's shape "
+                              f"{np.shape(expected[node])}; yours is {'None' if shape is None else shape}.")
+        if not close(actual, expected[node], 1e-7):
+            raise CheckFailed(_wrong_gradient_message(where, node, actual, expected, values)
+                              + numpy_warnings(caught))
+    for node, value in grads.items():
+        if node not in expected and isinstance(node, Node) and np.any(np.asarray(value) != 0):
+            raise CheckFailed(f"{where}: you gave {describe(node)} a nonzero gradient, but the loss does not "
+                              "depend on it. Only the consumers on a path to the loss pass gradients back.")
+
+
+def _wrong_gradient_message(where, node, actual, expected, values):
+    """Explain a wrong gradient at the node nearest the loss that is wrong."""
+    error = gradcheck.rel_error(actual, expected[node])
+    message = (f"{where}: the gradient of {describe(node)} is wrong (relative error {error:.2g}).\n"
+               f"{expected_and_yours(expected[node], actual)}\n")
+    consumers = [c for c in node.consumers if c in expected]
+    if not consumers:
+        return message + "This is the loss itself: its gradient is 1 (np.ones_like(value))."
+    if len(consumers) > 1:
+        return message + _incomplete_sum_note(node, consumers, actual, expected, values)
+    consumer = consumers[0]
+    message += f"It gets its gradient from {describe(consumer)} alone, and your gradient of that op is right. "
+    if close(actual, 2 * expected[node], 1e-7):
+        return message + f"Yours is twice the right one: did {describe(consumer)} pass its part back twice?"
+    users = [c for c in consumer.consumers if c in expected]
+    if len(users) > 1:
+        return message + (f"So the rule of {describe(consumer)} was called with another gradient than its final "
+                          f"one: probably before all of its {len(users)} consumers had added their parts. A "
+                          "breadth-first walk from the loss does that. Visit the nodes in reverse topological "
+                          "order.")
+    return message + ("So look at how that op's rule was called: ctx.inputs and ctx.output must be the values "
+                      "of this run, and grad that op's gradient.")
+
+
+def _incomplete_sum_note(node, consumers, actual, expected, values):
+    """For a node with several consumers: its gradient is their sum, and `actual` may be only part of it."""
+    parts = []
+    for c in consumers:  # what each consumer passes back, from its (correct) gradient
+        ctx = OpContext(c, tuple(values[x] for x in c.inputs), values[c], tuple(x is node for x in c.inputs))
+        result = OPS[c.op_type].backward(ctx, expected[c])
+        result = result if isinstance(result, (tuple, list)) else (result,)
+        parts.append(sum(r for r, x in zip(result, c.inputs) if x is node))
+    note = (f"{describe(node)} is used by {len(consumers)} ops on the way to the loss: "
+            f"{', '.join(describe(c) for c in consumers)}. Its gradient is the sum of what each of them passes "
+            "back, and it must be complete before its own rule is called.")
+    for k in range(1, len(parts)):
+        for i in range(len(parts)):
+            partial = sum(parts[j % len(parts)] for j in range(i, i + k))
+            if close(actual, partial, 1e-7):
+                return note + ("\nYours is only part of that sum: did you overwrite the gradient instead of "
+                               "adding to it, or use it before every consumer had passed its part back? "
+                               "Visit the nodes in reverse topological order.")
+    return note
+
+
+@quiet_check
+def train_perceptron_with(backprop, steps=100, learning_rate=0.01):
+    """The source material's perceptron on red/blue, trained by gradient descent with *your* backprop."""
+    def student_backprop(loss, values):
+        grads, _, _ = _run("backprop", backprop, (loss, values), "the perceptron on the red/blue points")
+        return grads
+    return classifiers.train(classifiers.perceptron, steps, learning_rate, student_backprop)
