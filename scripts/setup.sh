@@ -26,9 +26,10 @@ fi
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 # Reinstall only when pyproject.toml changed since the last install of this extra.
+# dev includes course, so a current dev install serves both.
 stamp=".venv/.installed-$extra"
 want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] && [ "$(cat .venv/.installed-dev 2>/dev/null)" != "$want" ]; then
     echo "setup: installing dlscratch[$extra] into .venv (a minute or two the first time)"
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -e ".[$extra]"

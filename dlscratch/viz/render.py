@@ -45,7 +45,7 @@ def kind_of(node):
 
 def draw_graph(target, values=None, gradients=None, *, session=None, feed_dict=None, forward_only=False,
                number_order=False, highlight=None, highlight_path=True, collapse=None, max_nodes=300,
-               rankdir="LR"):
+               rankdir="LR", max_width=10):
     """Draw a graph as a `graphviz.Digraph` (JupyterLab shows it as SVG).
 
     target:       a node (draws everything it depends on), a list of nodes, or a ds.Graph.
@@ -61,6 +61,8 @@ def draw_graph(target, values=None, gradients=None, *, session=None, feed_dict=N
                   each scope becomes one box.
     max_nodes:    above this many nodes the name scopes are collapsed automatically (and, if that is
                   not enough, only the nodes nearest the output are drawn), with a note saying so.
+    rankdir:      "LR" (left to right) or "TB" (top to bottom, narrower for long chains).
+    max_width:    inches; a wider drawing is scaled down to fit a notebook column (None: never).
 
     Example:
         x = ds.placeholder(shape=(None, 2), name="x")
@@ -85,7 +87,7 @@ def draw_graph(target, values=None, gradients=None, *, session=None, feed_dict=N
     note = drawing.limit(max_nodes, note, len(nodes))
     if note:
         note += ". Pass max_nodes=... or collapse=... to change this."
-    return drawing.digraph(rankdir, note)
+    return drawing.digraph(rankdir, note, max_width)
 
 
 def render(digraph, format="svg"):
@@ -192,9 +194,11 @@ class _Drawing:
                 f"{'name scopes are collapsed and ' if note else ''}only the {max_nodes} boxes nearest "
                 f"the output are drawn ({self.elided} earlier nodes left out)")
 
-    def digraph(self, rankdir, note):
+    def digraph(self, rankdir, note, max_width=None):
         dot = graphviz.Digraph("computational_graph")
         dot.attr(rankdir=rankdir, nodesep="0.25", ranksep="0.4")
+        if max_width:  # JupyterLab shows SVG at full size: scale wide graphs down to the column
+            dot.attr(size=f"{max_width},1000")
         dot.attr("node", fontsize=str(FONT_SIZE), margin="0.08,0.04")
         dot.attr("edge", color=MUTED, arrowsize="0.7")
         if note:

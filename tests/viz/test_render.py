@@ -220,3 +220,15 @@ def test_gradients_true_needs_a_single_loss(net):
 
 def test_unfed_placeholders_show_their_declared_shape(net):
     assert "fed: shape (None, 2)" in node_line(draw_graph(net["loss"]).source, net["x"])
+
+
+def test_wide_graphs_are_scaled_to_a_notebook_column_unless_asked_not_to():
+    graph = ds.Graph()
+    with graph.as_default():
+        x = ds.placeholder(name="x")
+        y = x
+        for _ in range(30):
+            y = ds.sigmoid(y)
+    assert 'size="10,1000"' in draw_graph(y).source
+    assert 'size="6,1000"' in draw_graph(y, max_width=6).source
+    assert "\tsize=" not in draw_graph(y, max_width=None).source

@@ -2,6 +2,7 @@
 import functools
 import html
 import io
+import threading
 
 import ipywidgets as widgets
 from matplotlib.figure import Figure
@@ -27,7 +28,9 @@ class FigureImage:
 
     def __init__(self, fig, dpi=80):
         self.fig, self.dpi = fig, dpi
-        self.widget = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
+        # In a row beside controls, the picture shrinks to the space left (min_width 0 lets it).
+        self.widget = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto",
+                                                                        min_width="0", flex="1 1 0%"))
         self.refreshes = 0
 
     def refresh(self):
@@ -47,17 +50,23 @@ def message_html(text, kind="info"):
     return f'<span style="color:{colour}">{html.escape(text)}</span>'
 
 
+# ipykernel may run a button's callback and a slider's on two threads at once; two redraws of one
+# matplotlib figure at the same time leave it blank. One callback at a time, then.
+_ONE_AT_A_TIME = threading.RLock()
+
+
 def guarded(method):
-    """Run a widget callback; if it fails, show the reason in the widget instead of a traceback."""
+    """Run a widget callback, one at a time; if it fails, show the reason in the widget, not a traceback."""
     @functools.wraps(method)
     def run(self, *args, **kwargs):
-        try:
-            result = method(self, *args, **kwargs)
-            self.error = None
-            return result
-        except Exception as e:  # a widget must never leave a traceback in the notebook
-            self.error = f"{type(e).__name__}: {e}"
-            self.status.value = message_html(self.error, "error")
+        with _ONE_AT_A_TIME:
+            try:
+                result = method(self, *args, **kwargs)
+                self.error = None
+                return result
+            except Exception as e:  # a widget must never leave a traceback in the notebook
+                self.error = f"{type(e).__name__}: {e}"
+                self.status.value = message_html(self.error, "error")
     return run
 
 

@@ -158,7 +158,7 @@ class PerceptronPlayground(widgets.HBox):
         self.slider_box = widgets.VBox()
         controls = widgets.VBox([self.mode, self.slider_box, self.optimum, self.readout, self.status],
                                 layout=widgets.Layout(flex="0 0 330px"))
-        super().__init__([controls, self.figure.widget])
+        super().__init__([controls, self.figure.widget], layout=widgets.Layout(align_items="flex-start"))
         self._holding = True
         self._show_params()
         self._holding = False

@@ -190,7 +190,7 @@ class TrainingPlayground(widgets.HBox):
                               widgets.HBox([self.train_button, self.step_button, self.reset_button]),
                               self.progress, self.status],
                              layout=widgets.Layout(flex="0 0 345px"))  # the picture must not squeeze the controls
-        super().__init__([panel, self.figure.widget])
+        super().__init__([panel, self.figure.widget], layout=widgets.Layout(align_items="flex-start"))
         self._holding = False
         for control in self.controls.values():
             control.observe(self._on_setting, names="value")
