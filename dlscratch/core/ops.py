@@ -152,8 +152,9 @@ class MatMul(Op):
 
 class Sigmoid(Op):
     def forward(x):
-        with np.errstate(over="ignore"):  # exp(-x) = inf for x < -709, and 1/inf = 0 is right
-            return 1 / (1 + np.exp(-x))
+        # 1 / (1 + exp(-x)), with -x capped so exp() cannot overflow (the result there is ~0 anyway)
+        cap = 80.0 if getattr(x, "dtype", None) == np.float32 else 700.0
+        return 1 / (1 + np.exp(np.minimum(-x, cap)))
 
     def backward(ctx, grad):
         y = ctx.output
@@ -259,8 +260,11 @@ class SoftmaxCrossEntropyWithLogits(Op):
     saves = True  # the softmax, which the gradient needs
 
     def forward(labels, logits, axis):
-        log_p = _log_softmax(logits, axis)
-        return -_sum(labels * log_p, axis).squeeze(axis), np.exp(log_p)
+        shifted = logits - _max(logits, axis)  # the max shift keeps exp() finite
+        e = np.exp(shifted)
+        total = _sum(e, axis)
+        log_p = shifted - np.log(total)
+        return -_sum(labels * log_p, axis).squeeze(axis), e / total
 
     def backward(ctx, grad):
         labels, logits = ctx.inputs
