@@ -55,8 +55,11 @@ def student_code(where, hint=""):
     except NotImplementedError:
         raise CheckFailed(f"{where}: not written yet (it raises NotImplementedError). Replace "
                           "`raise NotImplementedError()` with your code.") from None
-    except RecursionError:
-        raise CheckFailed(f"{where}: too deep a recursion. Python allows only about a thousand nested "
+    except RecursionError as e:
+        # Name the function that recursed: it may be a helper (e.g. their topological_order inside backprop).
+        frame = _student_frame(e)
+        inside = f" in your function {frame.name}()" if frame and frame.name != "<module>" else ""
+        raise CheckFailed(f"{where}: too deep a recursion{inside}. Python allows only about a thousand nested "
                           "calls; use a loop with an explicit stack (a list) instead.") from None
     except Exception as e:
         line = _student_line(e)
@@ -65,13 +68,19 @@ def student_code(where, hint=""):
                           + (f"\nHint: {hint}" if hint else "")) from e
 
 
-def _student_line(error):
-    """The last line of the traceback that is neither this library's nor another installed one's."""
+def _student_frame(error):
+    """The last frame of the traceback that is neither this library's nor another installed one's, or None."""
     for frame in reversed(traceback.extract_tb(error.__traceback__)):
         name = frame.filename
         if not (name.startswith(_LIBRARY) or "site-packages" in name or name.startswith("<frozen")):
-            return (frame.line or "").strip()
-    return ""
+            return frame
+    return None
+
+
+def _student_line(error):
+    """The student's line where `error` was raised, or ''."""
+    frame = _student_frame(error)
+    return (frame.line or "").strip() if frame else ""
 
 
 def reject_library_code(fn, what):
