@@ -3,7 +3,7 @@ import numpy as np
 
 from .errors import GradientError, describe
 from .graph import Operation
-from .ops import OPS, Op
+from .ops import Op, saves_for_backward
 from .registry import GRADIENTS, OpContext
 from .traversal import topological_order
 
@@ -31,7 +31,8 @@ def _backward_plan(loss, wrt):
             if isinstance(node, Operation) and node in relevant:
                 needs = tuple(x in relevant for x in node.inputs)
                 if any(needs):
-                    plan.append((node, node.inputs, OpContext(node, None, None, needs), _saves(node)))
+                    ctx = OpContext(node, None, None, needs)
+                    plan.append((node, node.inputs, ctx, saves_for_backward(node.op_type)))
         loss.graph.cache[key] = plan
     return plan
 
@@ -74,11 +75,6 @@ def backprop(loss, values, wrt=None, trace=None):
                 previous = grads.get(x)
                 grads[x] = g if previous is None else previous + g
     return grads
-
-
-def _saves(node):
-    op = OPS.get(node.op_type)
-    return op is not None and op.saves
 
 
 def _as_tuple(node, result):

@@ -30,6 +30,12 @@ class Op:
         return "their shapes do not fit together"
 
 
+def saves_for_backward(op_type):
+    """Whether ops of this type hand work from their forward to their backward pass (Op.saves)."""
+    op = OPS.get(op_type)
+    return op is not None and op.saves
+
+
 def _node(op, inputs, name=None, **attrs):
     nodes = [to_node(x, op.__name__, i) for i, x in enumerate(inputs)]
     return Operation(op.__name__, nodes, attrs, name=name or _snake(op.__name__))

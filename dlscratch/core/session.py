@@ -5,7 +5,7 @@ import numpy as np
 
 from .errors import FeedError, GraphError, ShapeError, describe
 from .graph import Constant, Node, Operation, Placeholder, Variable, get_default_graph
-from .ops import OPS
+from .ops import OPS, saves_for_backward
 from .registry import FORWARD
 from .traversal import topological_order
 
@@ -124,7 +124,7 @@ def _step(node, fetched):
         if node.attrs:
             fn = functools.partial(fn, **node.attrs)
         inputs = node.inputs
-        if OPS[node.op_type].saves:
+        if saves_for_backward(node.op_type):
             return (_SAVES, node, fn, inputs, None)
         if len(inputs) == 1:
             return (_OP1, node, fn, inputs[0], None)
