@@ -11,7 +11,7 @@ import functools
 import numpy as np
 
 from .graph import Operation, to_node
-from .registry import register_op, unbroadcast
+from .registry import ones_vector, register_op, unbroadcast
 
 OPS = {}  # op type -> its class
 
@@ -228,7 +228,7 @@ def _max(x, axis):
 
 def _sum(x, axis):
     if _rowwise(x, axis):
-        return (x @ np.ones(x.shape[1], x.dtype))[:, None]
+        return (x @ ones_vector(x.shape[1], x.dtype))[:, None]
     return x.sum(axis=axis, keepdims=True)
 
 
