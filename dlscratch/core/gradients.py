@@ -1,9 +1,11 @@
 """Reverse-mode differentiation: walk the graph backwards, summing gradients over consumers."""
+from operator import itemgetter
+
 import numpy as np
 
 from .errors import GradientError, describe
 from .graph import Operation
-from .ops import Op, saves_for_backward
+from .ops import Op
 from .registry import GRADIENTS, OpContext
 from .traversal import topological_order
 
@@ -29,12 +31,36 @@ def _backward_plan(loss, wrt):
         plan = []
         for node in reversed(order):
             if isinstance(node, Operation) and node in relevant:
-                needs = tuple(x in relevant for x in node.inputs)
-                if any(needs):
-                    ctx = OpContext(node, None, None, needs)
-                    plan.append((node, node.inputs, ctx, saves_for_backward(node.op_type)))
+                # (position, input) of each input that needs a gradient
+                targets = tuple((i, x) for i, x in enumerate(node.inputs) if x in relevant)
+                if targets:
+                    ctx = OpContext(node, None, None, tuple(x in relevant for x in node.inputs))
+                    plan.append((node, _gather(node.inputs), ctx, targets))
         loss.graph.cache[key] = plan
     return plan
+
+
+def _gather(nodes):
+    """A function values -> the tuple of the values of `nodes` (itemgetter: the loop's hot spot)."""
+    if len(nodes) == 1:
+        get = itemgetter(nodes[0])
+        return lambda values: (get(values),)
+    return itemgetter(*nodes)
+
+
+_SEEDS = {}
+
+
+def _seed(out):
+    """d loss / d loss: ones shaped like the loss, in its dtype (float32 stays float32)."""
+    shape, dtype = np.shape(out), getattr(out, "dtype", None)
+    if shape:
+        return np.ones(shape, dtype)
+    seed = _SEEDS.get(dtype)
+    if seed is None:  # a scalar loss, the usual case: one read-only 1.0 per dtype serves every run
+        seed = _SEEDS[dtype] = np.ones((), dtype)
+        seed.flags.writeable = False
+    return seed
 
 
 def backprop(loss, values, wrt=None, trace=None):
@@ -45,17 +71,15 @@ def backprop(loss, values, wrt=None, trace=None):
     trace:  optional callback trace(node, ctx, grad, input_grads) after each op, for teaching tools.
     Returns {node: d loss / d node}; a node the loss does not depend on is absent.
     """
-    out = values[loss]
-    grads = {loss: np.ones(np.shape(out), getattr(out, "dtype", None))}  # float32 stays float32
-    saved = getattr(values, "saved", {})
-    for node, inputs, ctx, saves in _backward_plan(loss, wrt):
+    grads = {loss: _seed(values[loss])}
+    saved = getattr(values, "saved", None) or {}
+    for node, gather, ctx, targets in _backward_plan(loss, wrt):
         grad = grads.get(node)
         if grad is None:  # no path from here reached the loss, e.g. a rule returned None
             continue
-        ctx.inputs = [values[x] for x in inputs]
+        ctx.inputs = inputs = gather(values)
         ctx.output = values[node]
-        if saves:
-            ctx.saved = saved.get(node)
+        ctx.saved = saved.get(node)
         try:
             result = GRADIENTS[node.op_type](ctx, grad)
         except Exception as e:
@@ -68,10 +92,11 @@ def backprop(loss, values, wrt=None, trace=None):
             result = _as_tuple(node, result)
         if trace is not None:  # a fresh context: the plan's own is reused by the next run
             trace(node, OpContext(node, ctx.inputs, ctx.output, ctx.needs, ctx.saved), grad, result)
-        for x, need, g in zip(inputs, ctx.needs, result):
-            if need and g is not None:
-                if getattr(g, "shape", None) != getattr(values[x], "shape", ()):
-                    raise GradientError(_shape_message(node, x, g, values[x]))
+        for i, x in targets:
+            g = result[i]
+            if g is not None:
+                if getattr(g, "shape", None) != getattr(inputs[i], "shape", ()):
+                    raise GradientError(_shape_message(node, x, g, inputs[i]))
                 previous = grads.get(x)
                 grads[x] = g if previous is None else previous + g
     return grads
