@@ -172,13 +172,14 @@ class Placeholder(Node):
     def __init__(self, shape=None, dtype=None, name=None, default=None):
         self.shape = None if shape is None else tuple(shape)
         self.dtype = None if dtype is None else np.dtype(dtype)
+        self._fitting_shapes = set()  # shapes already fed and found to fit
         super().__init__(name=name)
         self.default = None if default is None else self.check_feed(default)
 
     def check_feed(self, value):
         """Convert a fed value to an array, or explain why it does not fit."""
         if (type(value) is np.ndarray and value.dtype.kind == "f" and (self.dtype is None or value.dtype == self.dtype)
-                and (self.shape is None or _shape_fits(value.shape, self.shape))):
+                and (self.shape is None or value.shape in self._fitting_shapes)):
             return value  # the common case in a training loop, kept cheap
         from .errors import FeedError
         try:
@@ -197,10 +198,13 @@ class Placeholder(Node):
                 array = array.astype(self.dtype)
         elif array.dtype.kind != "f":
             array = array.astype(np.float64)
-        if self.shape is not None and not _shape_fits(array.shape, self.shape):
-            raise FeedError(f"placeholder {describe(self)} expects shape {_fmt(self.shape)} but was "
-                            f"fed shape {array.shape}. None in the expected shape means any size; "
-                            "reshape the value or declare the placeholder with the shape you feed.")
+        if self.shape is not None:
+            if not _shape_fits(array.shape, self.shape):
+                raise FeedError(f"placeholder {describe(self)} expects shape {_fmt(self.shape)} but was "
+                                f"fed shape {array.shape}. None in the expected shape means any size; "
+                                "reshape the value or declare the placeholder with the shape you feed.")
+            if len(self._fitting_shapes) < 64:  # remembered, so the next feed of this shape takes the fast path
+                self._fitting_shapes.add(array.shape)
         return array
 
 

@@ -16,9 +16,7 @@ _FEED, _STATE, _STATE_COPY, _OP1, _OP2, _OPN, _SAVES, _RUNNER = range(8)
 class RunValues(dict):
     """{node: value} of one run, plus `saved`: what ops kept for their backward pass (Op.saves)."""
 
-    def __init__(self):
-        super().__init__()
-        self.saved = {}
+    __slots__ = ("saved",)  # set by Session.evaluate (a Python __init__ would cost every run)
 
 class Session:
     """Runs parts of a graph: `session.run(fetches, feed_dict)`.
@@ -72,6 +70,7 @@ class Session:
     def evaluate(self, steps, feed_dict, fetches=()):
         """Run the steps; return {node: value} for every node evaluated."""
         values = RunValues()
+        values.saved = {}
         for key, value in feed_dict.items():
             if not isinstance(key, Placeholder):
                 raise FeedError(f"only placeholders can be fed, but feed_dict has a key {key!r}. "
@@ -168,4 +167,5 @@ def _rebuild(fetches, values):
         return np.asarray(value) if isinstance(value, float) else value
     if isinstance(fetches, dict):
         return {k: _rebuild(f, values) for k, f in fetches.items()}
-    return type(fetches)(_rebuild(f, values) for f in fetches)
+    rebuilt = [_rebuild(f, values) for f in fetches]
+    return rebuilt if type(fetches) is list else type(fetches)(rebuilt)
