@@ -31,6 +31,18 @@ def test_a_feed_of_the_wrong_shape():
     assert "(None, 2)" in message and "(4, 3)" in message
 
 
+def test_a_wrong_shape_is_caught_after_good_feeds():
+    # a placeholder remembers shapes that fit, to check later feeds fast: the memory must not let others through
+    x = ds.placeholder(shape=(None, 2), name="points")
+    y = x * 1
+    session = ds.Session()
+    for n in (4, 5, 4):
+        assert session.run(y, {x: np.ones((n, 2))}).shape == (n, 2)
+    for bad in (np.ones((4, 3)), np.ones(2), np.ones((4, 2, 1))):
+        with pytest.raises(ds.FeedError, match="expects shape"):
+            session.run(y, {x: bad})
+
+
 def test_a_feed_of_the_wrong_dtype():
     labels = ds.placeholder(shape=(None,), dtype=np.int32, name="labels")
     with pytest.raises(ds.FeedError) as info:

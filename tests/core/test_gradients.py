@@ -44,6 +44,23 @@ def test_gradient_of_the_loss_with_respect_to_itself_is_one():
     np.testing.assert_array_equal(ds.Session().run(ds.gradients(loss, loss)), 1.0)
 
 
+def test_a_rule_cannot_change_the_shared_seed_gradient_in_place():
+    # the seed d loss/d loss = 1 of a scalar loss is one read-only array reused by every run
+    w = ds.Variable(np.array([1.0, 2.0]), name="w")
+    loss = ds.reduce_sum(w * 3.0)
+
+    def sloppy(ctx, grad):
+        grad *= 2  # in place: would make every later run's seed 2
+        return (np.full(ctx.inputs[0].shape, grad),)
+
+    with ds.override_gradients({"Sum": sloppy}), pytest.raises(ValueError, match="read-only"):
+        ds.compute_gradients(loss, wrt=[w])
+    np.testing.assert_array_equal(ds.compute_gradients(loss, wrt=[w])[w], [3.0, 3.0])
+    for dtype in (np.float64, np.float32):  # one seed per dtype: float32 stays float32
+        v = ds.Variable(np.ones(2, dtype))
+        assert ds.compute_gradients(ds.reduce_sum(v), wrt=[v])[v].dtype == dtype
+
+
 def test_compute_gradients_gives_every_node_behind_the_loss():
     x = ds.placeholder(name="x")
     w = ds.Variable(np.array([[1.0], [2.0]]), name="w")
