@@ -103,7 +103,13 @@ def cross_entropy(probabilities, labels, reduction="sum", epsilon=1e-12):
 
 
 def softmax_cross_entropy(logits, labels, reduction="mean"):
-    """Cross-entropy straight from logits, with the fused, numerically stable op."""
+    """Cross-entropy straight from logits, with the fused, numerically stable op.
+
+    "sum" and "mean" give one node, SoftmaxCrossEntropyLoss, worth
+    reduce_sum/reduce_mean(softmax_cross_entropy_with_logits(...)) and cheaper to run.
+    """
+    if reduction in ("sum", "mean"):
+        return _node(ops.SoftmaxCrossEntropyLoss, (labels, logits), "loss", axis=-1, reduction=reduction)
     return _reduce(ops.softmax_cross_entropy_with_logits(labels=labels, logits=logits), reduction)
 
 

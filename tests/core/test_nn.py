@@ -136,6 +136,53 @@ def test_softmax_cross_entropy_matches_cross_entropy_of_softmax():
     np.testing.assert_allclose(fused, plain, rtol=1e-12)
 
 
+@pytest.mark.parametrize("reduction, reduce", [("sum", ds.reduce_sum), ("mean", ds.reduce_mean)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softmax_cross_entropy_is_one_fused_node_equal_to_the_reduced_per_example_loss(reduction, reduce, dtype):
+    rng = np.random.default_rng(3)
+    logits = ds.Variable(rng.normal(size=(6, 3)).astype(dtype), name="logits")
+    labels = ds.placeholder((None, 3), dtype, name="labels")
+    feed = {labels: np.eye(3, dtype=dtype)[[0, 2, 1, 1, 0, 2]]}
+    fused = ds.nn.softmax_cross_entropy(logits, labels, reduction=reduction)
+    composite = reduce(ds.softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+    assert fused.op_type == "SoftmaxCrossEntropyLoss" and fused.inputs == (labels, logits)
+    value, expected = ds.Session().run([fused, composite], feed)
+    assert value.dtype == dtype and np.shape(value) == ()  # float32 stays float32
+    np.testing.assert_allclose(value, expected, rtol=1e-6 if dtype == np.float32 else 1e-12)
+    grad = ds.compute_gradients(fused, feed, wrt=[logits])[logits]
+    expected_grad = ds.compute_gradients(composite, feed, wrt=[logits])[logits]
+    assert grad.dtype == dtype
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("labels_shape, logits_shape", [((3,), (4, 3)), ((4, 3), (3,)), ((2, 1, 3), (4, 3))])
+def test_softmax_cross_entropy_mean_counts_the_examples_of_broadcast_inputs(labels_shape, logits_shape):
+    rng = np.random.default_rng(5)
+    labels, logits = rng.uniform(0.1, 1, labels_shape), ds.Variable(rng.normal(size=logits_shape), name="z")
+    fused = ds.nn.softmax_cross_entropy(logits, labels, reduction="mean")
+    composite = ds.reduce_mean(ds.softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+    np.testing.assert_allclose(*run([fused, composite]), rtol=1e-12)
+    np.testing.assert_allclose(ds.compute_gradients(fused, wrt=[logits])[logits],
+                               ds.compute_gradients(composite, wrt=[logits])[logits], rtol=1e-12)
+
+
+def test_softmax_cross_entropy_stays_finite_for_huge_logits():
+    logits = ds.Variable(np.array([[1000.0, -1000.0], [0.0, 1000.0]]), name="logits")
+    loss = ds.nn.softmax_cross_entropy(logits, np.array([[0.0, 1.0], [1.0, 0.0]]), reduction="sum")
+    np.testing.assert_allclose(run(loss), 3000.0)
+    grad = ds.compute_gradients(loss, wrt=[logits])[logits]
+    np.testing.assert_allclose(grad, [[1.0, -1.0], [-1.0, 1.0]])
+
+
+def test_softmax_cross_entropy_rule_works_without_the_forward_pass_saved_work():
+    # e.g. a rule called by hand with an OpContext a student built: the softmax is recomputed
+    labels, logits = ds.constant(np.eye(2)), ds.Variable(np.array([[2.0, 0.0], [0.0, 1.0]]), name="logits")
+    loss = ds.nn.softmax_cross_entropy(logits, labels, reduction="mean")
+    ctx = ds.OpContext(loss, (labels.value, logits.value), run(loss), (False, True))
+    _, d_logits = ds.gradient_rule(loss.op_type)(ctx, np.ones(()))
+    np.testing.assert_allclose(d_logits, ds.compute_gradients(loss, wrt=[logits])[logits], rtol=1e-12)
+
+
 def test_mean_squared_error_value_and_gradient():
     pred = ds.Variable(np.array([[1.0, 2.0], [3.0, 5.0]]), name="pred")
     target = np.array([[1.5, 2.0], [2.0, 4.0]])

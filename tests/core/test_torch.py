@@ -93,6 +93,13 @@ def test_softmax_cross_entropy_with_logits_matches_torch_cross_entropy():
             lambda lab, log: F.cross_entropy(log, lab, reduction="none"), labels, logits)
 
 
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_fused_softmax_cross_entropy_loss_matches_torch_cross_entropy(reduction):
+    logits, labels = uniform((5, 4), -3, 3), RNG.uniform(0, 2, size=(5, 4))  # labels need not sum to 1
+    compare(lambda lab, log: ds.nn.softmax_cross_entropy(log, lab, reduction=reduction),
+            lambda lab, log: F.cross_entropy(log, lab, reduction=reduction), labels, logits)
+
+
 def test_softmax_cross_entropy_with_one_hot_labels_and_class_indices():
     logits = uniform((6, 3), -3, 3)
     y = np.array([0, 2, 1, 1, 0, 2])

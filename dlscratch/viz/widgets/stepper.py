@@ -19,6 +19,7 @@ LOCAL = {
     "MatMul": ("(upstream) @ {1}ᵀ", "{0}ᵀ @ (upstream)"), "Sum": ("1, copied back over the summed axes",),
     "Mean": ("1/n, copied back over the averaged axes",), "Softmax": ("softmax Jacobian",),
     "SoftmaxCrossEntropyWithLogits": ("(labels term)", "softmax({1}) − {0}"),
+    "SoftmaxCrossEntropyLoss": ("(labels term)", "softmax({1}) − {0}, per example"),
 }
 
 
