@@ -4,6 +4,10 @@
     python -m benchmarks --quick    # fewer repeats
 
 Reports the median of repeats after a warm-up, and each ratio to numpy measured in the same run.
+numpy and dlscratch take turns, a block of steps at a time, so that a burst of load from
+elsewhere on the machine slows both alike instead of skewing their ratio. PyTorch is timed
+on its own afterwards: its thread pool, still spinning after its turn, would slow numpy's
+BLAS threads (and the other way round) on a 2-core machine.
 """
 import argparse
 import importlib.util
@@ -15,15 +19,22 @@ import numpy as np
 from .workloads import WORKLOADS, dlscratch_step, init_weights, numpy_step, torch_step
 
 
-def median_time(step, repeats, warmup=3):
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def median_times(steps, repeats, warmup=3, rounds=20):
+    """{name: median seconds per step}, timing each step alone. The implementations take turns,
+    `rounds` times, each turn starting with one untimed step (caches and thread pools wake up)."""
+    times = {k: [] for k in steps}
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    block = max(repeats // rounds, min(repeats, 10))
+    for _ in range(max(1, repeats // block)):
+        for k, step in steps.items():
+            step()
+            for _ in range(block):
+                start = time.perf_counter()
+                step()
+                times[k].append(time.perf_counter() - start)
+    return {k: statistics.median(t) for k, t in times.items()}
 
 
 def check_same_losses(steps, dtype):
@@ -59,7 +70,9 @@ def main():
             params = init_weights(sizes, dtype)
             steps = {k: make(X, C, params, activation, lr, reduction) for k, make in impls.items()}
             check_same_losses(steps, dtype)
-            times = {k: median_time(step, n) for k, step in steps.items()}
+            times = median_times({k: steps[k] for k in ("numpy", "dlscratch")}, n)
+            if "pytorch" in steps:
+                times.update(median_times({"pytorch": steps["pytorch"]}, n))
             ratios = "".join(f"{times[k] / times['numpy']:16.2f}x" for k in impls if k != "numpy")
             print(f"{name:36} {np.dtype(dtype).name:8}" + "".join(f"{fmt(t):>13}" for t in times.values()) + ratios,
                   flush=True)

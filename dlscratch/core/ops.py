@@ -7,6 +7,7 @@ Defining the class registers both. The public function below each class
 builds the graph node; nothing is computed until a Session runs it.
 """
 import functools
+import math
 
 import numpy as np
 
@@ -324,7 +325,7 @@ def _size(*arrays):
     """The number of elements of the arrays broadcast together."""
     shapes = {a.shape for a in arrays}
     shape = shapes.pop() if len(shapes) == 1 else np.broadcast_shapes(*shapes)
-    return int(np.prod(shape))
+    return math.prod(shape)
 
 
 # --- reductions and shape -----------------------------------------------------------

@@ -1,0 +1,42 @@
+"""The benchmark stays runnable and honest: its implementations agree before they are timed.
+
+No timing is asserted here (speed is what `python -m benchmarks` reports).
+"""
+import importlib.util
+
+import numpy as np
+import pytest
+
+from benchmarks.__main__ import check_same_losses, median_times
+from benchmarks.workloads import WORKLOADS, dlscratch_step, init_weights, numpy_step, torch_step
+
+IMPLEMENTATIONS = {"numpy": numpy_step, "dlscratch": dlscratch_step}
+if importlib.util.find_spec("torch"):
+    IMPLEMENTATIONS["pytorch"] = torch_step
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", [n for n in WORKLOADS if not n.startswith("W3")])  # W3 takes seconds a step
+def test_the_implementations_compute_the_same_losses(name, dtype):
+    data, sizes, activation, lr, reduction, _ = WORKLOADS[name]
+    X, C = data(dtype)
+    params = init_weights(sizes, dtype)
+    steps = {k: make(X, C, params, activation, lr, reduction) for k, make in IMPLEMENTATIONS.items()}
+    check_same_losses(steps, dtype)  # raises SystemExit when one disagrees
+    assert np.asarray(steps["dlscratch"]()).dtype == dtype  # float32 stays float32
+
+
+def test_check_same_losses_catches_an_implementation_that_differs():
+    losses = iter([3.0, 2.0, 1.0])
+    with pytest.raises(SystemExit, match="wrong disagrees"):
+        check_same_losses({"numpy": lambda: 1.0, "wrong": lambda: next(losses)}, np.float64)
+
+
+def test_median_times_times_every_implementation_in_turns():
+    calls = []
+    steps = {k: (lambda k=k: calls.append(k)) for k in ("a", "b")}
+    times = median_times(steps, repeats=40, warmup=2, rounds=4)
+    assert set(times) == {"a", "b"} and all(t >= 0 for t in times.values())
+    timed = calls[4:]  # after the warm-up
+    assert timed[:11] == ["a"] * 11 and timed[11:22] == ["b"] * 11  # one untimed step, then a block of 10
+    assert calls.count("a") == calls.count("b") == 2 + 4 * 11
