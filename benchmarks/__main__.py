@@ -10,13 +10,35 @@ on its own afterwards: its thread pool, still spinning after its turn, would slo
 BLAS threads (and the other way round) on a 2-core machine.
 """
 import argparse
+import ctypes
 import importlib.util
 import statistics
+import sys
 import time
 
 import numpy as np
 
 from .workloads import WORKLOADS, dlscratch_step, init_weights, numpy_step, torch_step
+
+
+def steady_allocator():
+    """Ask glibc's malloc to keep the memory that a step frees, for the next step to reuse.
+
+    By default, arrays over ~128 KB get fresh pages from the kernel and a shrinking heap is
+    handed back; either way the next step page-faults while the kernel zeroes those pages
+    again. For W2 that costs as much as the arithmetic, and it flips from run to run with the
+    allocator's history (numpy by hand measured 2.0 or 4.2 ms a step, dlscratch 2.0 or 2.6 ms).
+    Measured in steady conditions, both implementations are timed on their computation.
+    Returns whether it worked (False where the C library is not glibc).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
+    return mallopt(M_MMAP_MAX, 0) == 1 and mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1
 
 
 def median_times(steps, repeats, warmup=3, rounds=20):
@@ -56,6 +78,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="a tenth of the repeats")
     parser.add_argument("--only", help="run workloads whose name contains this, e.g. W1")
     args = parser.parse_args()
+    if not steady_allocator():
+        print("note: could not keep freed memory (not glibc); big workloads include page faults", flush=True)
     impls = {"numpy": numpy_step, "dlscratch": dlscratch_step}
     if importlib.util.find_spec("torch"):
         impls["pytorch"] = torch_step

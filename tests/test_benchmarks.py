@@ -3,6 +3,10 @@
 No timing is asserted here (speed is what `python -m benchmarks` reports).
 """
 import importlib.util
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +14,7 @@ import pytest
 from benchmarks.__main__ import check_same_losses, median_times
 from benchmarks.workloads import WORKLOADS, dlscratch_step, init_weights, numpy_step, torch_step
 
+ROOT = Path(__file__).resolve().parent.parent
 IMPLEMENTATIONS = {"numpy": numpy_step, "dlscratch": dlscratch_step}
 if importlib.util.find_spec("torch"):
     IMPLEMENTATIONS["pytorch"] = torch_step
@@ -40,3 +45,24 @@ def test_median_times_times_every_implementation_in_turns():
     timed = calls[4:]  # after the warm-up
     assert timed[:11] == ["a"] * 11 and timed[11:22] == ["b"] * 11  # one untimed step, then a block of 10
     assert calls.count("a") == calls.count("b") == 2 + 4 * 11
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="optional: mallopt is glibc's (Linux)")
+def test_steady_allocator_reuses_freed_memory_instead_of_faulting_in_fresh_pages():
+    # In a fresh process, as `python -m benchmarks` runs it. Two 8 MB arrays are 4096 pages: taken
+    # fresh from the kernel each time (the default), nearly every page faults; reused, almost none.
+    code = textwrap.dedent("""
+        import resource
+        import numpy as np
+        from benchmarks.__main__ import steady_allocator
+        assert steady_allocator()
+        for _ in range(3):
+            np.ones(1 << 20)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(20):
+            a, b = np.ones(1 << 20), np.ones(1 << 20)
+            del a, b
+        print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert float(result.stdout) < 200  # by default about 1500 here
