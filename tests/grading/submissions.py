@@ -120,6 +120,25 @@ def topological_order(loss):
     return order
 """
 
+CONSUMER_WALKING_ORDER = """
+def topological_order(loss):
+    # Collects every node connected to the loss, also through consumers: it picks up dead branches.
+    connected, stack = set(), [loss]
+    while stack:
+        node = stack.pop()
+        if node not in connected:
+            connected.add(node)
+            stack.extend(node.inputs)
+            stack.extend(node.consumers)
+    order, placed = [], set()
+    while len(order) < len(connected):
+        for node in connected:
+            if node not in placed and all(x in placed for x in node.inputs):
+                placed.add(node)
+                order.append(node)
+    return order
+"""
+
 OVERWRITING_BACKPROP = """
 def backprop(loss, values):
     grads = {loss: np.ones_like(values[loss])}

@@ -1,4 +1,7 @@
 """What a failed check says, straight from dlscratch.grading (no nbgrader, no browser)."""
+import json
+from pathlib import Path
+
 import pytest
 
 from dlscratch import grading
@@ -16,3 +19,19 @@ def test_a_recursion_is_pinned_on_the_function_that_recursed():
         grading.check_backprop(namespace["backprop"], "long chain")
     message = str(failed.value)
     assert "your backprop" in message and "too deep a recursion in your function place()" in message, message
+
+
+def test_an_order_that_walks_through_consumers_fails_the_visible_dead_branch_case():
+    namespace = {}
+    exec(s.CONSUMER_WALKING_ORDER, namespace)  # noqa: S102 (the submission under test)
+    grading.check_topological_order(namespace["topological_order"], "diamond")  # no dead branch: passes
+    with pytest.raises(grading.CheckFailed) as failed:
+        grading.check_topological_order(namespace["topological_order"], "dead branch")
+    message = str(failed.value)
+    assert "which the loss does not depend on" in message and "not to the nodes that consume them" in message
+
+
+def test_the_dead_branch_case_is_visible_to_students():
+    exercise = Path(__file__).resolve().parents[2] / "exercises" / "02-backprop" / "backprop.ipynb"
+    visible = "".join("".join(c["source"]) for c in json.loads(exercise.read_text())["cells"])
+    assert 'check_topological_order(topological_order, "dead branch")' in visible
