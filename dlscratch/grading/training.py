@@ -127,7 +127,16 @@ def check_train(train, data="red/blue", steps=100, learning_rate=0.01, min_accur
     loss, variables, feed, accuracy = _training_problem(data)
     data_name = DATA[data]
     start = [v.value.copy() for v in variables]
-    losses, _, caught = run_student(train, (loss, variables, feed, learning_rate, steps), "train", data_name)
+    try:
+        losses, _, caught = run_student(train, (loss, variables, feed, learning_rate, steps), "train", data_name)
+    except CheckFailed as failed:
+        if isinstance(failed.__cause__, AttributeError) and "attribute 'value'" in str(failed.__cause__):
+            # the usual cause: gradients for every node, not only the Variables, were handed to the step
+            raise CheckFailed(f"{failed}\nHint: ds.compute_gradients(loss, feed_dict) gives the gradient of "
+                              "every node behind the loss, ops and placeholders too, and only Variables have "
+                              "a .value to step. Ask for the Variables' gradients alone: "
+                              "ds.compute_gradients(loss, feed_dict, wrt=variables).") from None
+        raise
     where = f"train(loss, variables, feed_dict, learning_rate={learning_rate}, steps={steps}) on {data_name}"
     try:
         losses = [float(np.sum(v)) for v in losses]

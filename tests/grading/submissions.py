@@ -201,6 +201,16 @@ def gradient_descent_step(gradients, learning_rate):
             variable.value -= learning_rate * gradient
 """
 
+EVERY_NODE_TRAIN = """
+def train(loss, variables, feed_dict, learning_rate, steps):
+    session = ds.Session(loss.graph)
+    losses = []
+    for _ in range(steps):
+        losses.append(float(session.run(loss, feed_dict)))
+        gradient_descent_step(ds.compute_gradients(loss, feed_dict), learning_rate)  # no wrt=
+    return losses
+"""
+
 ASCENDING_TRAIN = """
 def train(loss, variables, feed_dict, learning_rate, steps):
     session = ds.Session(loss.graph)

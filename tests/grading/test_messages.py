@@ -2,8 +2,10 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import dlscratch as ds
 from dlscratch import grading
 
 from . import submissions as s
@@ -35,3 +37,16 @@ def test_the_dead_branch_case_is_visible_to_students():
     exercise = Path(__file__).resolve().parents[2] / "exercises" / "02-backprop" / "backprop.ipynb"
     visible = "".join("".join(c["source"]) for c in json.loads(exercise.read_text())["cells"])
     assert 'check_topological_order(topological_order, "dead branch")' in visible
+
+
+def test_a_train_loop_that_steps_every_node_is_told_to_ask_for_the_variables_gradients():
+    namespace = {"ds": ds, "np": np}
+    exec(s.EVERY_NODE_TRAIN, namespace)  # noqa: S102 (the submission under test)
+    exec("def gradient_descent_step(gradients, learning_rate):\n"  # noqa: S102 (a correct step)
+         "    for variable, gradient in gradients.items():\n"
+         "        if gradient is not None:\n"
+         "            variable.value = variable.value - learning_rate * gradient\n", namespace)
+    with pytest.raises(grading.CheckFailed) as failed:
+        grading.check_train(namespace["train"])
+    message = str(failed.value)
+    assert "has no attribute 'value'" in message and "wrt=variables" in message, message
