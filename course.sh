@@ -4,4 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh course
-exec .venv/bin/jupyter lab --ServerApp.root_dir="$PWD" "$@" course/01_computational_graphs.ipynb
+as_root=()
+if [ "$(id -u)" = 0 ]; then
+    as_root=(--allow-root)  # JupyterLab refuses root unless told; in a container root is the usual user
+fi
+exec .venv/bin/jupyter lab --ServerApp.root_dir="$PWD" "${as_root[@]}" "$@" course/01_computational_graphs.ipynb

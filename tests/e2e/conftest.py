@@ -107,10 +107,10 @@ def jupyter_environment(base):
     return env
 
 
-def server_arguments(port, token):
+def server_arguments(port, token, allow_root=True):
     args = ["--no-browser", "--ServerApp.ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={token}", "--LabApp.expose_app_in_browser=True"]
-    if hasattr(os, "getuid") and os.getuid() == 0:
+    if allow_root and hasattr(os, "getuid") and os.getuid() == 0:
         args.append("--allow-root")
     return args
 
@@ -182,11 +182,12 @@ class LabServer:
         self._log.close()
 
 
-def start_lab(base, root, command_prefix, cwd, env=None, extra_args=(), start_timeout=SERVER_START_TIMEOUT):
+def start_lab(base, root, command_prefix, cwd, env=None, extra_args=(), start_timeout=SERVER_START_TIMEOUT,
+              allow_root=True):
     """Start JupyterLab with `command_prefix + arguments`; returns a running LabServer."""
     port, token = free_port(), uuid.uuid4().hex
     env = env if env is not None else jupyter_environment(base)
-    command = [*command_prefix, *server_arguments(port, token), *extra_args]
+    command = [*command_prefix, *server_arguments(port, token, allow_root), *extra_args]
     return LabServer(command, env, cwd, base / "jupyterlab.log", port, token, root, start_timeout)
 
 
@@ -569,7 +570,9 @@ def newcomer_server(chromium_executable, tmp_path_factory):
     assert shutil.which("dot", path=env["PATH"]) is None
     checkpoints = REPO / "course" / ".ipynb_checkpoints"  # JupyterLab makes one when it opens a notebook
     existing = set(checkpoints.iterdir()) if checkpoints.is_dir() else None
-    server = start_lab(base, REPO, ["bash", str(REPO / "course.sh")], cwd=base, env=env, start_timeout=SETUP_TIMEOUT)
+    # No --allow-root from us: run as root (as in a container), course.sh must add it itself.
+    server = start_lab(base, REPO, ["bash", str(REPO / "course.sh")], cwd=base, env=env, start_timeout=SETUP_TIMEOUT,
+                       allow_root=False)
     try:
         yield server
     finally:
