@@ -233,14 +233,21 @@ def _sum(x, axis):
     return x.sum(axis=axis, keepdims=True)
 
 
+def _shifted_exp(x, axis):
+    """x minus its max along `axis` (the shift keeps exp() finite), the exp of that, and the exp's sum."""
+    shifted = x - _max(x, axis)
+    e = np.exp(shifted)
+    return shifted, e, _sum(e, axis)
+
+
 def _log_softmax(x, axis):
-    shifted = x - _max(x, axis)  # the max shift keeps exp() finite
-    return shifted - np.log(_sum(np.exp(shifted), axis))
+    shifted, _, total = _shifted_exp(x, axis)
+    return shifted - np.log(total)
 
 
 def _softmax(x, axis):
-    e = np.exp(x - _max(x, axis))
-    return e / _sum(e, axis)
+    _, e, total = _shifted_exp(x, axis)
+    return e / total
 
 
 class Softmax(Op):
@@ -267,9 +274,7 @@ class SoftmaxCrossEntropyWithLogits(Op):
     saves = True  # the softmax, which the gradient needs
 
     def forward(labels, logits, axis):
-        shifted = logits - _max(logits, axis)  # the max shift keeps exp() finite
-        e = np.exp(shifted)
-        total = _sum(e, axis)
+        shifted, e, total = _shifted_exp(logits, axis)
         log_p = shifted - np.log(total)
         return -_sum(labels * log_p, axis).squeeze(axis), e / total
 
@@ -293,9 +298,7 @@ class SoftmaxCrossEntropyLoss(Op):
     saves = True  # the softmax, the labels' sums, and the number of examples
 
     def forward(labels, logits, axis, reduction):
-        shifted = logits - _max(logits, axis)
-        e = np.exp(shifted)
-        total = _sum(e, axis)
+        shifted, e, total = _shifted_exp(logits, axis)
         label_sums = _sum(labels, axis)  # 1 per example for one-hot labels
         # the sum over examples of -sum(labels * log p), with log p = shifted - log(total)
         loss = _dot(label_sums, np.log(total)) - _dot(labels, shifted)
