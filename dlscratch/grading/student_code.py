@@ -46,7 +46,10 @@ def quietly():
 
 @contextlib.contextmanager
 def student_code(where, hint=""):
-    """Turn an exception from student code into a CheckFailed that quotes their line."""
+    """Turn an exception from student code into a CheckFailed that quotes their line.
+
+    hint: text added to that message, or a function of the exception that returns it ("" for none).
+    """
     __tracebackhide__ = True
     try:
         yield
@@ -64,8 +67,9 @@ def student_code(where, hint=""):
     except Exception as e:
         line = _student_line(e)
         at = f"\n  in your line: {line}" if line else ""
+        text = hint(e) if callable(hint) else hint
         raise CheckFailed(f"{where}: your code raised {type(e).__name__}: {e}{at}"
-                          + (f"\nHint: {hint}" if hint else "")) from e
+                          + (f"\nHint: {text}" if text else "")) from e
 
 
 def _student_frame(error):

@@ -120,6 +120,16 @@ def _training_problem(data, seed=0):
     return loss, graph.trainable_variables(), feed, lambda: classifiers.accuracy(graph, logits, x, X, y)
 
 
+def _train_hint(error):
+    """A hint for an exception from the student's train, or ""."""
+    if isinstance(error, AttributeError) and "attribute 'value'" in str(error):
+        # the usual cause: gradients for every node, not only the Variables, were handed to the step
+        return ("ds.compute_gradients(loss, feed_dict) gives the gradient of every node behind the loss, ops "
+                "and placeholders too, and only Variables have a .value to step. Ask for the Variables' "
+                "gradients alone: ds.compute_gradients(loss, feed_dict, wrt=variables).")
+    return ""
+
+
 @quiet_check
 def check_train(train, data="red/blue", steps=100, learning_rate=0.01, min_accuracy=0.95, decreasing=False):
     """Check `train(loss, variables, feed_dict, learning_rate, steps) -> losses` on red/blue or XOR data."""
@@ -127,16 +137,8 @@ def check_train(train, data="red/blue", steps=100, learning_rate=0.01, min_accur
     loss, variables, feed, accuracy = _training_problem(data)
     data_name = DATA[data]
     start = [v.value.copy() for v in variables]
-    try:
-        losses, _, caught = run_student(train, (loss, variables, feed, learning_rate, steps), "train", data_name)
-    except CheckFailed as failed:
-        if isinstance(failed.__cause__, AttributeError) and "attribute 'value'" in str(failed.__cause__):
-            # the usual cause: gradients for every node, not only the Variables, were handed to the step
-            raise CheckFailed(f"{failed}\nHint: ds.compute_gradients(loss, feed_dict) gives the gradient of "
-                              "every node behind the loss, ops and placeholders too, and only Variables have "
-                              "a .value to step. Ask for the Variables' gradients alone: "
-                              "ds.compute_gradients(loss, feed_dict, wrt=variables).") from None
-        raise
+    losses, _, caught = run_student(train, (loss, variables, feed, learning_rate, steps), "train", data_name,
+                                    hint=_train_hint)
     where = f"train(loss, variables, feed_dict, learning_rate={learning_rate}, steps={steps}) on {data_name}"
     try:
         losses = [float(np.sum(v)) for v in losses]
