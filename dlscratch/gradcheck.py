@@ -1,10 +1,7 @@
 """Checking gradients against finite differences, in float64."""
 import numpy as np
 
-from .core.gradients import compute_gradients
-from .core.graph import Graph, Variable
-from .core.ops import multiply, reduce_sum
-from .core.session import Session
+from .core import Graph, Session, Variable, compute_gradients, multiply, reduce_sum
 
 
 def rel_error(a, b):

@@ -1,10 +1,31 @@
 """Layers, losses and regularisers built from the core ops."""
 import numpy as np
 
-from .core import ops
-from .core.errors import GraphError, describe
-from .core.graph import Node, Variable, get_default_graph, to_node
-from .core.ops import Op, _node
+from .core import (
+    GraphError,
+    Node,
+    Op,
+    Variable,
+    add,
+    clip_by_value,
+    describe,
+    get_default_graph,
+    log,
+    matmul,
+    multiply,
+    negative,
+    op_class,
+    reduce_mean,
+    reduce_sum,
+    register_op,
+    relu,
+    sigmoid,
+    softmax_cross_entropy_with_logits,
+    square,
+    subtract,
+    tanh,
+    to_node,
+)
 
 _rng = np.random.default_rng(0)
 
@@ -19,7 +40,7 @@ def _generator(seed):
     return _rng if seed is None else np.random.default_rng(seed)
 
 
-ACTIVATIONS = {"sigmoid": ops.sigmoid, "tanh": ops.tanh, "relu": ops.relu, None: None, "linear": None}
+ACTIVATIONS = {"sigmoid": sigmoid, "tanh": tanh, "relu": relu, None: None, "linear": None}
 
 
 def _activation(activation):
@@ -52,11 +73,11 @@ def dense(x, units, activation=None, in_features=None, name="dense", seed=None, 
     n_in = in_features or _last_dim(x)
     act = _activation(activation)
     rng = _generator(seed)
-    scale = np.sqrt(2.0 / n_in) if act is ops.relu else np.sqrt(2.0 / (n_in + units))
+    scale = np.sqrt(2.0 / n_in) if act is relu else np.sqrt(2.0 / (n_in + units))
     with get_default_graph().name_scope(name):
         W = Variable(rng.normal(0.0, scale, size=(n_in, units)).astype(dtype), name="W")
         b = Variable(np.zeros(units, dtype=dtype), name="b")
-        out = ops.add(ops.matmul(x, W), b)
+        out = add(matmul(x, W), b)
         if act is not None:
             out = act(out)
     out.static_shape = (None, units)
@@ -83,9 +104,9 @@ def mlp(x, sizes, activation="sigmoid", output_activation=None, in_features=None
 
 def _reduce(per_example, reduction):
     if reduction == "sum":
-        return ops.reduce_sum(per_example, name="loss")
+        return reduce_sum(per_example, name="loss")
     if reduction == "mean":
-        return ops.reduce_mean(per_example, name="loss")
+        return reduce_mean(per_example, name="loss")
     if reduction == "none":
         return per_example
     raise ValueError(f"reduction must be 'sum', 'mean' or 'none', not {reduction!r}")
@@ -97,8 +118,8 @@ def cross_entropy(probabilities, labels, reduction="sum", epsilon=1e-12):
     p is clipped to [epsilon, 1] first, so a probability of 0 gives a large
     finite loss instead of inf, and no NaN gradients.
     """
-    p = ops.clip_by_value(probabilities, epsilon, 1.0)
-    per_example = ops.negative(ops.reduce_sum(ops.multiply(labels, ops.log(p)), axis=-1))
+    p = clip_by_value(probabilities, epsilon, 1.0)
+    per_example = negative(reduce_sum(multiply(labels, log(p)), axis=-1))
     return _reduce(per_example, reduction)
 
 
@@ -109,17 +130,17 @@ def softmax_cross_entropy(logits, labels, reduction="mean"):
     reduce_sum/reduce_mean(softmax_cross_entropy_with_logits(...)) and cheaper to run.
     """
     if reduction in ("sum", "mean"):
-        return _node(ops.SoftmaxCrossEntropyLoss, (labels, logits), "loss", axis=-1, reduction=reduction)
-    return _reduce(ops.softmax_cross_entropy_with_logits(labels=labels, logits=logits), reduction)
+        return op_class("SoftmaxCrossEntropyLoss").apply(labels, logits, name="loss", axis=-1, reduction=reduction)
+    return _reduce(softmax_cross_entropy_with_logits(labels=labels, logits=logits), reduction)
 
 
 def mean_squared_error(predictions, targets):
-    return ops.reduce_mean(ops.square(ops.subtract(predictions, targets)), name="mse")
+    return reduce_mean(square(subtract(predictions, targets)), name="mse")
 
 
 def l2_loss(x):
     """sum(x ** 2) / 2, as TensorFlow defines it."""
-    return ops.multiply(0.5, ops.reduce_sum(ops.square(x)), name="l2_loss")
+    return multiply(0.5, reduce_sum(square(x)), name="l2_loss")
 
 
 def l2_regularizer(scale, var_list):
@@ -127,8 +148,8 @@ def l2_regularizer(scale, var_list):
     total = None
     for v in var_list:
         term = l2_loss(v)
-        total = term if total is None else ops.add(total, term)
-    return ops.multiply(scale, total, name="l2_penalty")
+        total = term if total is None else add(total, term)
+    return multiply(scale, total, name="l2_penalty")
 
 
 def weights(graph=None):
@@ -139,15 +160,18 @@ def weights(graph=None):
 
 # --- dropout --------------------------------------------------------------------------
 
+@register_op
 class DropoutMask(Op):
     """0 with probability `rate`, else 1/(1-rate); all ones when not training. No gradient flows into it."""
 
-    def forward(x, training, rate, rng):
+    @staticmethod
+    def forward(ctx, x, training, rate, rng):
         if not training or rate == 0:
             return np.ones_like(x)
         keep = rng.random(x.shape) >= rate
         return keep.astype(x.dtype) / (1 - rate)
 
+    @staticmethod
     def backward(ctx, grad):
         return None, None
 
@@ -162,7 +186,7 @@ def dropout(x, rate, training, seed=None, name="dropout"):
         raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
     x = to_node(x)
     flag = training if isinstance(training, Node) else to_node(float(bool(training)))
-    mask = _node(DropoutMask, (x, flag), name + "_mask", rate=rate, rng=_generator(seed))
-    out = ops.multiply(x, mask, name=name)
+    mask = DropoutMask.apply(x, flag, name=name + "_mask", rate=rate, rng=_generator(seed))
+    out = multiply(x, mask, name=name)
     out.static_shape = getattr(x, "static_shape", None) or getattr(x, "shape", None)  # so dense() can follow
     return out

@@ -7,10 +7,7 @@ import math
 
 import numpy as np
 
-from .core.errors import GraphError
-from .core.gradients import backprop
-from .core.graph import Operation, Variable
-from .core.traversal import topological_order
+from .core import GraphError, Operation, Variable, backprop, topological_order
 
 
 class TrainStep(Operation):
@@ -22,7 +19,7 @@ class TrainStep(Operation):
         self.optimizer, self.var_list = optimizer, tuple(var_list)
         super().__init__(type(optimizer).__name__, (loss,), name=name or "train")
 
-    def compute(self, values, session):
+    def compute(self, values):
         grads = backprop(self.inputs[0], values, self.var_list)
         self.optimizer.apply_gradients([(grads.get(v), v) for v in self.var_list])
         return None

@@ -1,6 +1,14 @@
-"""The core: graph, ops, session and gradients. It needs numpy and nothing else."""
-from .errors import DLScratchError, FeedError, GradientError, GraphError, ShapeError
-from .gradients import backprop, compute_gradients, gradients
+"""The core: graph, ops, session and gradients. It needs numpy and nothing else.
+
+    graph.py      nodes: placeholders, Variables, constants, operations; the default graph
+    registry.py   Op (forward and backward side by side), register_op, OpContext, gradient overrides
+    ops.py        every op
+    traversal.py  topological_order, the one traversal
+    session.py    Session: the forward pass
+    autodiff.py   backprop: the backward pass; gradients() and compute_gradients()
+"""
+from .autodiff import backprop, compute_gradients, gradients, input_gradients
+from .errors import DLScratchError, FeedError, GradientError, GraphError, NumericsError, ShapeError, describe
 from .graph import (
     Constant,
     Graph,
@@ -14,6 +22,7 @@ from .graph import (
     placeholder,
     placeholder_with_default,
     reset_default_graph,
+    to_node,
 )
 from .ops import (
     add,
@@ -38,8 +47,35 @@ from .ops import (
     tanh,
     transpose,
 )
-from .registry import OpContext, gradient_rule, override_gradients, register_gradient, unbroadcast
-from .session import Session
+from .registry import (
+    OPS,
+    Op,
+    OpContext,
+    gradient_rule,
+    op_class,
+    override_gradients,
+    register_gradient,
+    register_op,
+    unbroadcast,
+)
+from .session import RunValues, Session
 from .traversal import topological_order
 
-__all__ = [n for n in dir() if not n.startswith("_")]
+__all__ = [
+    # errors
+    "DLScratchError", "FeedError", "GradientError", "GraphError", "NumericsError", "ShapeError",
+    "describe",
+    # the graph
+    "Graph", "Node", "Operation", "Placeholder", "Variable", "Constant",
+    "get_default_graph", "reset_default_graph", "name_scope", "placeholder", "placeholder_with_default",
+    "constant", "to_node",
+    # ops
+    "add", "subtract", "multiply", "divide", "negative", "square", "pow", "matmul", "sigmoid", "tanh", "relu",
+    "exp", "log", "clip_by_value", "softmax", "log_softmax", "softmax_cross_entropy_with_logits",
+    "reduce_sum", "reduce_mean", "transpose", "reshape",
+    # defining ops and their gradients
+    "OPS", "Op", "OpContext", "register_op", "op_class", "gradient_rule", "register_gradient",
+    "override_gradients", "unbroadcast",
+    # running and differentiating
+    "Session", "RunValues", "topological_order", "backprop", "gradients", "compute_gradients", "input_gradients",
+]

@@ -25,6 +25,10 @@ class GradientError(DLScratchError):
     """A gradient rule is missing or returned something unusable."""
 
 
+class NumericsError(DLScratchError):
+    """An op produced NaN or inf while the numerics check was on (Session(check_numerics=True))."""
+
+
 def describe(node):
     """'name' (OpType) — how nodes are named in every message."""
     return f"'{node.name}' ({node.op_type})"

@@ -140,6 +140,16 @@ class Node:
     def __repr__(self):
         return f"<{type(self).__name__} {describe(self)}>"
 
+    def check_feed(self, value):
+        """A value fed for this node (TensorFlow lets you feed any node), as an array of its shape if known."""
+        from .errors import FeedError
+        array = _as_array(value, f"the value fed for {describe(self)}")
+        shape = getattr(self, "shape", None)
+        if shape is not None and not _shape_fits(array.shape, tuple(shape)):
+            raise FeedError(f"{describe(self)} has shape {_fmt(shape)} but was fed shape {array.shape}; "
+                            "feed a value of the node's shape.")
+        return array
+
     # Python operators build ops. Imported late: ops.py builds on this module.
     def __add__(self, other): return _ops().add(self, other)
     def __radd__(self, other): return _ops().add(other, self)
@@ -275,7 +285,8 @@ class Constant(Node):
         if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.ndarray)):
             self.value = float(value)
         else:
-            self.value = _as_array(value, f"constant {name or ''}".strip())
+            self.value = np.array(_as_array(value, f"constant {name or ''}".strip()))  # a copy: not the caller's buffer
+            self.value.flags.writeable = False
 
     @property
     def shape(self):

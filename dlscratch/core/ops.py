@@ -1,51 +1,18 @@
 """Every op, its forward and its gradient side by side.
 
-An op is a class holding two plain functions:
-    forward(*input_values, **attrs) -> output value
-    backward(ctx, grad) -> one gradient per input   (see registry.py)
-Defining the class registers both. The public function below each class
-builds the graph node; nothing is computed until a Session runs it.
+An op is a class with two static methods (see registry.py):
+    forward(ctx, *input_values, **attrs) -> output value
+    backward(ctx, grad) -> one gradient per input
+`@register_op` registers it. The public function below each class builds the
+graph node; nothing is computed until a Session runs it.
 """
 import functools
 import math
 
 import numpy as np
 
-from .graph import Operation, to_node
-from .registry import ones_vector, register_op, unbroadcast
-
-OPS = {}  # op type -> its class
-
-
-class Op:
-    # An op with saves = True returns (output, saved) from forward, and its
-    # backward finds `saved` in ctx.saved: work the two passes can share.
-    saves = False
-
-    def __init_subclass__(cls):
-        if "forward" in cls.__dict__:
-            OPS[cls.__name__] = cls
-            register_op(cls.__name__, cls.__dict__["forward"], cls.__dict__.get("backward"))
-
-    def explain(shapes, attrs):
-        return "their shapes do not fit together"
-
-
-def saves_for_backward(op_type):
-    """Whether ops of this type hand work from their forward to their backward pass (Op.saves)."""
-    op = OPS.get(op_type)
-    return op is not None and op.saves
-
-
-def _node(op, inputs, name=None, **attrs):
-    nodes = [to_node(x, op.__name__, i) for i, x in enumerate(inputs)]
-    return Operation(op.__name__, nodes, attrs, name=name or _snake(op.__name__))
-
-
-def _snake(camel):
-    if camel == "MatMul":
-        return "matmul"
-    return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(camel))
+from .errors import GraphError
+from .registry import Op, ones_vector, register_op, unbroadcast
 
 
 def _fmt(shape):
@@ -53,6 +20,7 @@ def _fmt(shape):
 
 
 class _Broadcasting(Op):
+    @staticmethod
     def explain(shapes, attrs):
         a, b = (_fmt(s) for s in shapes)
         return (f"shapes {a} and {b} cannot be broadcast together. numpy lines shapes up from the "
@@ -61,28 +29,37 @@ class _Broadcasting(Op):
 
 # --- arithmetic ---------------------------------------------------------------
 
+@register_op
 class Add(_Broadcasting):
-    def forward(x, y):
+    @staticmethod
+    def forward(ctx, x, y):
         return x + y
 
+    @staticmethod
     def backward(ctx, grad):
         x, y = ctx.inputs
         return unbroadcast(grad, np.shape(x)), unbroadcast(grad, np.shape(y))
 
 
+@register_op
 class Sub(_Broadcasting):
-    def forward(x, y):
+    @staticmethod
+    def forward(ctx, x, y):
         return x - y
 
+    @staticmethod
     def backward(ctx, grad):
         x, y = ctx.inputs
         return unbroadcast(grad, np.shape(x)), unbroadcast(-grad, np.shape(y))
 
 
+@register_op
 class Mul(_Broadcasting):
-    def forward(x, y):
+    @staticmethod
+    def forward(ctx, x, y):
         return x * y
 
+    @staticmethod
     def backward(ctx, grad):
         x, y = ctx.inputs
         dx = unbroadcast(grad * y, np.shape(x)) if ctx.needs[0] else None
@@ -90,10 +67,13 @@ class Mul(_Broadcasting):
         return dx, dy
 
 
+@register_op
 class Div(_Broadcasting):
-    def forward(x, y):
+    @staticmethod
+    def forward(ctx, x, y):
         return x / y
 
+    @staticmethod
     def backward(ctx, grad):
         x, y = ctx.inputs
         dx = unbroadcast(grad / y, np.shape(x)) if ctx.needs[0] else None
@@ -101,26 +81,35 @@ class Div(_Broadcasting):
         return dx, dy
 
 
+@register_op
 class Neg(Op):
-    def forward(x):
+    @staticmethod
+    def forward(ctx, x):
         return -x
 
+    @staticmethod
     def backward(ctx, grad):
         return (-grad,)
 
 
+@register_op
 class Square(Op):
-    def forward(x):
+    @staticmethod
+    def forward(ctx, x):
         return x * x
 
+    @staticmethod
     def backward(ctx, grad):
         return (2 * grad * ctx.inputs[0],)
 
 
+@register_op
 class Pow(Op):
-    def forward(x, exponent):
+    @staticmethod
+    def forward(ctx, x, exponent):
         return x ** exponent
 
+    @staticmethod
     def backward(ctx, grad):
         p, x = ctx.attrs["exponent"], ctx.inputs[0]
         if p == 0:  # x ** 0 is constant; x ** -1 would divide by zero at x = 0
@@ -128,10 +117,13 @@ class Pow(Op):
         return (grad * p * x ** (p - 1),)
 
 
+@register_op
 class MatMul(Op):
-    def forward(a, b):
+    @staticmethod
+    def forward(ctx, a, b):
         return a @ b
 
+    @staticmethod
     def backward(ctx, grad):
         a, b = ctx.inputs
         if a.ndim == 2 and b.ndim == 2:  # the common case, kept fast
@@ -146,6 +138,7 @@ class MatMul(Op):
         db = unbroadcast(a2.mT @ g, b2.shape).reshape(b.shape) if ctx.needs[1] else None
         return da, db
 
+    @staticmethod
     def explain(shapes, attrs):
         a, b = shapes
         if len(a) == 0 or len(b) == 0:
@@ -157,54 +150,72 @@ class MatMul(Op):
 
 # --- element-wise functions -----------------------------------------------------
 
+@register_op
 class Sigmoid(Op):
-    def forward(x):
+    @staticmethod
+    def forward(ctx, x):
         # 1 / (1 + exp(-x)), with -x capped so exp() cannot overflow (the result there is ~0 anyway)
         cap = 80.0 if getattr(x, "dtype", None) == np.float32 else 700.0
         return 1 / (1 + np.exp(np.minimum(-x, cap)))
 
+    @staticmethod
     def backward(ctx, grad):
         y = ctx.output
         return (grad * y * (1 - y),)
 
 
+@register_op
 class Tanh(Op):
-    def forward(x):
+    @staticmethod
+    def forward(ctx, x):
         return np.tanh(x)
 
+    @staticmethod
     def backward(ctx, grad):
         y = ctx.output
         return (grad * (1 - y * y),)
 
 
+@register_op
 class Relu(Op):
-    def forward(x):
+    @staticmethod
+    def forward(ctx, x):
         return np.maximum(x, 0)
 
+    @staticmethod
     def backward(ctx, grad):
         return (grad * (ctx.inputs[0] > 0),)
 
 
+@register_op
 class Exp(Op):
-    def forward(x):
+    @staticmethod
+    def forward(ctx, x):
         return np.exp(x)
 
+    @staticmethod
     def backward(ctx, grad):
         return (grad * ctx.output,)
 
 
+@register_op
 class Log(Op):
-    def forward(x):
+    @staticmethod
+    def forward(ctx, x):
         return np.log(x)
 
+    @staticmethod
     def backward(ctx, grad):
         return (grad / ctx.inputs[0],)
 
 
+@register_op
 class ClipByValue(Op):
-    def forward(x, lo, hi):
+    @staticmethod
+    def forward(ctx, x, lo, hi):
         return np.clip(x, lo, hi)
 
+    @staticmethod
     def backward(ctx, grad):
         x, a = ctx.inputs[0], ctx.attrs
         return (grad * ((x >= a["lo"]) & (x <= a["hi"])),)
@@ -250,38 +261,45 @@ def _softmax(x, axis):
     return e / total
 
 
+@register_op
 class Softmax(Op):
-    def forward(x, axis):
+    @staticmethod
+    def forward(ctx, x, axis):
         return _softmax(x, axis)
 
+    @staticmethod
     def backward(ctx, grad):
         y, axis = ctx.output, ctx.attrs["axis"]
         return (y * (grad - _sum(grad * y, axis)),)
 
 
+@register_op
 class LogSoftmax(Op):
-    def forward(x, axis):
+    @staticmethod
+    def forward(ctx, x, axis):
         return _log_softmax(x, axis)
 
+    @staticmethod
     def backward(ctx, grad):
         y, axis = ctx.output, ctx.attrs["axis"]
         return (grad - np.exp(y) * _sum(grad, axis),)
 
 
+@register_op
 class SoftmaxCrossEntropyWithLogits(Op):
     """-sum(labels * log_softmax(logits)) along `axis`; labels are usually one-hot rows."""
 
-    saves = True  # the softmax, which the gradient needs
-
-    def forward(labels, logits, axis):
+    @staticmethod
+    def forward(ctx, labels, logits, axis):
         shifted, e, total = _shifted_exp(logits, axis)
-        log_p = shifted - np.log(total)
-        return -_sum(labels * log_p, axis).squeeze(axis), e / total
+        ctx.save_for_backward(e / total)  # the softmax, which the gradient needs
+        return -_sum(labels * (shifted - np.log(total)), axis).squeeze(axis)
 
+    @staticmethod
     def backward(ctx, grad):
         labels, logits = ctx.inputs
         axis = ctx.attrs["axis"]
-        p = ctx.saved if ctx.saved is not None else _softmax(logits, axis)
+        (p,) = ctx.saved_values
         g = grad[..., None] if axis == -1 else np.expand_dims(grad, axis)
         d_labels = -g * _log_softmax(logits, axis) if ctx.needs[0] else None
         # p * sum(labels) - labels; the sum is 1 for one-hot labels, but need not be
@@ -290,30 +308,28 @@ class SoftmaxCrossEntropyWithLogits(Op):
                 None if d_logits is None else unbroadcast(d_logits, logits.shape))
 
 
+@register_op
 class SoftmaxCrossEntropyLoss(Op):
     """The batch's loss in one op: the sum ("sum") or mean ("mean") over the examples of
     SoftmaxCrossEntropyWithLogits. Fusing the reduction saves numpy calls in both passes,
     which is most of the work for a small network. Built by ds.nn.softmax_cross_entropy."""
 
-    saves = True  # the softmax, the labels' sums, and the number of examples
-
-    def forward(labels, logits, axis, reduction):
+    @staticmethod
+    def forward(ctx, labels, logits, axis, reduction):
         shifted, e, total = _shifted_exp(logits, axis)
         label_sums = _sum(labels, axis)  # 1 per example for one-hot labels
         # the sum over examples of -sum(labels * log p), with log p = shifted - log(total)
         loss = _dot(label_sums, np.log(total)) - _dot(labels, shifted)
         count = 1 if reduction == "sum" else _size(total, label_sums)
-        return loss / count, (e / total, label_sums, count)
+        ctx.save_for_backward(e / total, label_sums, count)
+        return loss / count
 
+    @staticmethod
     def backward(ctx, grad):
         labels, logits = ctx.inputs
-        axis, reduction = ctx.attrs["axis"], ctx.attrs["reduction"]
-        saved = ctx.saved
-        if saved is None:  # a rule called by hand, without the forward's work
-            saved = SoftmaxCrossEntropyLoss.forward(labels, logits, axis, reduction)[1]
-        p, label_sums, count = saved
+        p, label_sums, count = ctx.saved_values
         scale = grad / count
-        d_labels = scale * -_log_softmax(logits, axis) if ctx.needs[0] else None
+        d_labels = scale * -_log_softmax(logits, ctx.attrs["axis"]) if ctx.needs[0] else None
         d_logits = scale * (p * label_sums - labels) if ctx.needs[1] else None
         return (None if d_labels is None else unbroadcast(d_labels, labels.shape),
                 None if d_logits is None else unbroadcast(d_logits, logits.shape))
@@ -345,41 +361,54 @@ def _expand_reduced(grad, x, axis, keepdims):
     return out
 
 
+@register_op
 class Sum(Op):
-    def forward(x, axis, keepdims):
+    @staticmethod
+    def forward(ctx, x, axis, keepdims):
         return np.sum(x, axis=axis, keepdims=keepdims)
 
+    @staticmethod
     def backward(ctx, grad):
         x, a = ctx.inputs[0], ctx.attrs
         return (_expand_reduced(grad, x, a["axis"], a["keepdims"]),)
 
 
+@register_op
 class Mean(Op):
-    def forward(x, axis, keepdims):
+    @staticmethod
+    def forward(ctx, x, axis, keepdims):
         return np.mean(x, axis=axis, keepdims=keepdims)
 
+    @staticmethod
     def backward(ctx, grad):
         x, a = ctx.inputs[0], ctx.attrs
         count = x.size // max(np.size(ctx.output), 1)
         return (_expand_reduced(grad / count, x, a["axis"], a["keepdims"]),)
 
 
+@register_op
 class Transpose(Op):
-    def forward(x, perm):
+    @staticmethod
+    def forward(ctx, x, perm):
         return np.transpose(x, perm)
 
+    @staticmethod
     def backward(ctx, grad):
         perm = ctx.attrs["perm"]
         return (np.transpose(grad, None if perm is None else np.argsort(perm)),)
 
 
+@register_op
 class Reshape(Op):
-    def forward(x, shape):
+    @staticmethod
+    def forward(ctx, x, shape):
         return np.reshape(x, shape)
 
+    @staticmethod
     def backward(ctx, grad):
         return (np.reshape(grad, np.shape(ctx.inputs[0])),)
 
+    @staticmethod
     def explain(shapes, attrs):
         return f"an array of shape {_fmt(shapes[0])} cannot be reshaped to {_fmt(attrs['shape'])}: the sizes differ"
 
@@ -388,109 +417,108 @@ class Reshape(Op):
 
 def add(x, y, name=None):
     """x + y, element-wise with broadcasting."""
-    return _node(Add, (x, y), name)
+    return Add.apply(x, y, name=name)
 
 
 def subtract(x, y, name=None):
     """x - y, element-wise with broadcasting."""
-    return _node(Sub, (x, y), name)
+    return Sub.apply(x, y, name=name)
 
 
 def multiply(x, y, name=None):
     """x * y, element-wise with broadcasting."""
-    return _node(Mul, (x, y), name)
+    return Mul.apply(x, y, name=name)
 
 
 def divide(x, y, name=None):
     """x / y, element-wise with broadcasting."""
-    return _node(Div, (x, y), name)
+    return Div.apply(x, y, name=name)
 
 
 def negative(x, name=None):
     """-x."""
-    return _node(Neg, (x,), name)
+    return Neg.apply(x, name=name)
 
 
 def square(x, name=None):
     """x ** 2."""
-    return _node(Square, (x,), name)
+    return Square.apply(x, name=name)
 
 
 def pow(x, exponent, name=None):
     """x ** exponent, for a constant (Python number) exponent."""
     if not isinstance(exponent, (int, float)):
-        from .errors import GraphError
         raise GraphError(f"pow() needs a constant number as exponent, not a {type(exponent).__name__}; "
                          "write exp(y * log(x)) for a variable exponent.")
-    return _node(Pow, (x,), name, exponent=exponent)
+    return Pow.apply(x, name=name, exponent=exponent)
 
 
 def matmul(a, b, name=None):
     """The matrix product a @ b."""
-    return _node(MatMul, (a, b), name)
+    return MatMul.apply(a, b, name=name)
 
 
 def sigmoid(x, name=None):
     """1 / (1 + exp(-x)), computed without overflow."""
-    return _node(Sigmoid, (x,), name)
+    return Sigmoid.apply(x, name=name)
 
 
 def tanh(x, name=None):
-    return _node(Tanh, (x,), name)
+    return Tanh.apply(x, name=name)
 
 
 def relu(x, name=None):
     """max(x, 0)."""
-    return _node(Relu, (x,), name)
+    return Relu.apply(x, name=name)
 
 
 def exp(x, name=None):
-    return _node(Exp, (x,), name)
+    return Exp.apply(x, name=name)
 
 
 def log(x, name=None):
     """The natural logarithm."""
-    return _node(Log, (x,), name)
+    return Log.apply(x, name=name)
 
 
 def clip_by_value(x, clip_value_min, clip_value_max, name=None):
     """x limited to [min, max]; the gradient is zero where x was clipped."""
-    return _node(ClipByValue, (x,), name, lo=clip_value_min, hi=clip_value_max)
+    return ClipByValue.apply(x, name=name, lo=clip_value_min, hi=clip_value_max)
 
 
 def softmax(x, axis=-1, name=None):
     """exp(x) / sum(exp(x)) along `axis`, shifted by the max so it never overflows."""
-    return _node(Softmax, (x,), name, axis=axis)
+    return Softmax.apply(x, name=name, axis=axis)
 
 
 def log_softmax(x, axis=-1, name=None):
     """log(softmax(x)), computed directly so it stays finite for large logits."""
-    return _node(LogSoftmax, (x,), name, axis=axis)
+    return LogSoftmax.apply(x, name=name, axis=axis)
 
 
 def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):
     """-sum(labels * log_softmax(logits)) along `axis`: one loss per example, numerically stable."""
-    return _node(SoftmaxCrossEntropyWithLogits, (labels, logits), name, axis=axis)
+    return SoftmaxCrossEntropyWithLogits.apply(labels, logits, name=name, axis=axis)
 
 
 def reduce_sum(x, axis=None, keepdims=False, name=None):
     """Sum over `axis` (an int, a tuple, or None for all axes)."""
-    return _node(Sum, (x,), name or "reduce_sum", axis=_axis(axis), keepdims=keepdims)
+    return Sum.apply(x, name=name or "reduce_sum", axis=_axis(axis), keepdims=keepdims)
 
 
 def reduce_mean(x, axis=None, keepdims=False, name=None):
     """Mean over `axis` (an int, a tuple, or None for all axes)."""
-    return _node(Mean, (x,), name or "reduce_mean", axis=_axis(axis), keepdims=keepdims)
+    return Mean.apply(x, name=name or "reduce_mean", axis=_axis(axis), keepdims=keepdims)
 
 
 def transpose(x, perm=None, name=None):
     """Reverse the axes, or permute them by `perm`."""
-    return _node(Transpose, (x,), name, perm=None if perm is None else tuple(perm))
+    return Transpose.apply(x, name=name, perm=None if perm is None else tuple(perm))
 
 
 def reshape(x, shape, name=None):
     """The same values in a new shape; -1 stands for "whatever size fits"."""
-    return _node(Reshape, (x,), name, shape=tuple(shape))
+    return Reshape.apply(x, name=name, shape=tuple(shape))
 
 
 def _axis(axis):
@@ -503,4 +531,4 @@ for _f, _op in [(add, Add), (subtract, Sub), (multiply, Mul), (divide, Div), (ne
                 (softmax, Softmax), (log_softmax, LogSoftmax),
                 (softmax_cross_entropy_with_logits, SoftmaxCrossEntropyWithLogits),
                 (reduce_sum, Sum), (reduce_mean, Mean), (transpose, Transpose), (reshape, Reshape)]:
-    _f.op_type = _op.__name__  # lets override_gradients({ds.matmul: rule}) work
+    _f.op_type = _op.op_type  # lets override_gradients({ds.matmul: rule}) work

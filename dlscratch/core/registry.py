@@ -1,88 +1,145 @@
-"""Where the engine looks up how to compute an op, forward and backward.
+"""The one registry of ops: each op type's forward and backward, side by side in one class.
 
-A gradient rule has one signature for every op:
+    @register_op
+    class Cube(Op):
+        @staticmethod
+        def forward(ctx, x):          # input values, then the node's attrs as keywords
+            return x ** 3             # ctx.save_for_backward(...) keeps work for backward
+        @staticmethod
+        def backward(ctx, grad):      # d loss / d output -> one d loss / d input per input
+            (x,) = ctx.inputs
+            return (3 * x ** 2 * grad,)
 
-    def rule(ctx, grad):
-        # ctx.inputs: the input values (numpy arrays) of this run
-        # ctx.output: the op's output value
-        # ctx.attrs:  the op's settings, e.g. {"axis": 1, "keepdims": False}
-        # ctx.needs:  which inputs need a gradient (a rule may skip the others)
-        # ctx.saved:  what the forward pass kept for the backward pass (see Op.saves)
-        # grad:       d loss / d output, shaped like ctx.output
-        return (d loss / d input for each input)   # same shape as that input
+    cube = lambda x, name=None: Cube.apply(x, name=name)   # builds a graph node
 
-Rules are looked up by op type on every backward pass, so `override_gradients`
-swaps in a student's rule for the real engine, training included.
+The engine looks an op's class up in OPS on every run, so `override_gradients`
+swaps in a student's backward for the real engine, training included.
 """
 import contextlib
 import functools
 
 import numpy as np
 
-from .errors import GradientError
+from .errors import GradientError, GraphError, describe
+from .graph import Operation, to_node
 
-FORWARD = {}
-GRADIENTS = {}
+OPS = {}  # op type -> its Op class
+
+
+class Op:
+    """An op type. Subclasses define `forward` and `backward` as static methods."""
+
+    op_type = "Op"
+
+    @staticmethod
+    def forward(ctx, *inputs, **attrs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise GradientError(f"op {describe(ctx.node)} has no gradient rule; register one with "
+                            f"@ds.register_gradient({ctx.node.op_type!r}).")
+
+    @staticmethod
+    def explain(shapes, attrs):
+        """Why numpy refused inputs of these shapes, in words (used by ShapeError)."""
+        return "their shapes do not fit together"
+
+    @classmethod
+    def apply(cls, *inputs, name=None, **attrs):
+        """A graph node that computes this op from `inputs` (nodes, numbers or arrays)."""
+        nodes = [to_node(x, cls.op_type, i) for i, x in enumerate(inputs)]
+        return Operation(cls.op_type, nodes, attrs, name=name or _snake(cls.op_type))
+
+
+def register_op(cls):
+    """Class decorator: make an Op subclass the op type named after it."""
+    if not (isinstance(cls, type) and issubclass(cls, Op)):
+        raise GraphError(f"register_op() takes a subclass of ds.Op, not {cls!r}.")
+    cls.op_type = cls.__name__
+    OPS[cls.op_type] = cls
+    return cls
+
+
+def op_class(op_type):
+    """The Op class of an op type (a string, or an op function such as ds.matmul)."""
+    op_type = getattr(op_type, "op_type", op_type)
+    try:
+        return OPS[op_type]
+    except KeyError:
+        raise GraphError(f"no op type {op_type!r} is registered; define it with @ds.register_op.") from None
 
 
 class OpContext:
-    """What a gradient rule gets to see about one op in one run."""
+    """What one op saw in one run. The Session makes a fresh one per op per run;
+    forward may save work in it, and backward reads it."""
 
-    __slots__ = ("node", "inputs", "output", "attrs", "needs", "saved")
+    __slots__ = ("node", "inputs", "output", "needs", "_saved")
 
-    def __init__(self, node, inputs, output, needs, saved=None):
-        self.node, self.inputs, self.output = node, inputs, output
-        self.attrs, self.needs, self.saved = node.attrs, needs, saved
+    def __init__(self, node, inputs, output=None, needs=None):
+        self.node, self.inputs, self.output = node, tuple(inputs), output
+        self.needs = needs if needs is not None else (True,) * len(self.inputs)
+        self._saved = None
+
+    @property
+    def attrs(self):
+        return self.node.attrs
+
+    def save_for_backward(self, *values):
+        self._saved = values
+
+    @property
+    def saved_values(self):
+        """What forward saved. On a context made by hand, forward is rerun to fill it."""
+        if self._saved is None:
+            OPS[self.node.op_type].forward(self, *self.inputs, **self.node.attrs)
+        return self._saved
 
     def __repr__(self):
         shapes = ", ".join(str(np.shape(x)) for x in self.inputs)
         return f"<OpContext {self.node.op_type} inputs {shapes} -> {np.shape(self.output)} attrs {self.attrs}>"
 
 
-def register_op(op_type, forward, backward=None):
-    FORWARD[op_type] = forward
-    if backward is not None:
-        GRADIENTS[op_type] = backward
+def gradient_rule(op_type):
+    """The backward rule currently registered for an op type (a string or an op function like ds.matmul)."""
+    cls = op_class(op_type)
+    if cls.backward is Op.backward:
+        raise GradientError(f"op type {cls.op_type!r} has no gradient rule; register one with "
+                            f"@ds.register_gradient({cls.op_type!r}).")
+    return cls.backward
 
 
 def register_gradient(op_type):
-    """Decorator: make `rule(ctx, grad)` the gradient of every op of `op_type`."""
-    op_type = _op_type(op_type)
+    """Decorator: make `rule(ctx, grad)` the backward of every op of `op_type`."""
+    cls = op_class(op_type)
 
     def decorate(rule):
-        GRADIENTS[op_type] = rule
+        cls.backward = staticmethod(rule)
         return rule
     return decorate
 
 
-def gradient_rule(op_type):
-    """The rule currently registered for an op type (a string or an op function like ds.matmul)."""
-    op_type = _op_type(op_type)
-    try:
-        return GRADIENTS[op_type]
-    except KeyError:
-        raise GradientError(f"no gradient rule is registered for op type {op_type!r}. "
-                            "Register one with @ds.register_gradient(...).") from None
-
-
 @contextlib.contextmanager
 def override_gradients(rules):
-    """Use other gradient rules inside a `with` block: {"MatMul": my_rule} or {ds.matmul: my_rule}."""
-    rules = {_op_type(k): v for k, v in rules.items()}
-    saved = {k: GRADIENTS.get(k) for k in rules}
-    GRADIENTS.update(rules)
+    """Use other backward rules inside a `with` block: {"MatMul": my_rule} or {ds.matmul: my_rule}."""
+    classes = {op_class(k): rule for k, rule in rules.items()}
+    previous = {cls: cls.__dict__.get("backward") for cls in classes}
+    for cls, rule in classes.items():
+        cls.backward = staticmethod(rule)
     try:
         yield
     finally:
-        for k, v in saved.items():
-            if v is None:
-                GRADIENTS.pop(k, None)
+        for cls, rule in previous.items():
+            if rule is None:
+                del cls.backward  # it was inherited
             else:
-                GRADIENTS[k] = v
+                cls.backward = rule
 
 
-def _op_type(key):
-    return getattr(key, "op_type", key)
+def _snake(camel):
+    if camel == "MatMul":
+        return "matmul"
+    return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(camel))
 
 
 def unbroadcast(grad, shape):

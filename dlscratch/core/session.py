@@ -1,32 +1,38 @@
-"""Session: evaluates nodes, each once per run, in an order worked out once per set of fetches."""
-import functools
-
+"""Session: runs parts of a graph. The forward pass is one plain loop over a cached order."""
 import numpy as np
 
-from .errors import FeedError, GraphError, ShapeError, describe
-from .graph import Constant, Node, Operation, Placeholder, Variable, get_default_graph
-from .ops import OPS, saves_for_backward
-from .registry import FORWARD
+from .errors import DLScratchError, FeedError, GraphError, NumericsError, ShapeError, describe
+from .graph import Constant, Node, Placeholder, Variable, get_default_graph
+from .registry import OPS, OpContext
 from .traversal import topological_order
 
-# How each step of a run gets its value.
-_FEED, _STATE, _STATE_COPY, _OP1, _OP2, _OPN, _SAVES, _RUNNER = range(8)
+# What numpy raises when an op's inputs don't fit; Session explains it in the graph's terms.
+NUMPY_ERRORS = (ValueError, TypeError, IndexError, FloatingPointError, MemoryError)
 
 
 class RunValues(dict):
-    """{node: value} of one run, plus `saved`: what ops kept for their backward pass (Op.saves)."""
+    """{node: value} for one run, plus `contexts`: {op node: the OpContext of its forward},
+    which backprop hands to each op's backward. Nothing of a run outlives it."""
 
-    __slots__ = ("saved",)  # set by Session.evaluate (a Python __init__ would cost every run)
+    __slots__ = ("contexts",)
+
+    def __init__(self, values=()):
+        super().__init__(values)
+        self.contexts = {}
+
 
 class Session:
     """Runs parts of a graph: `session.run(fetches, feed_dict)`.
 
-    `fetches` is a node, or a list, tuple or dict of nodes; the result has the
-    same structure. Every node is computed at most once per run.
+    `fetches` is a node, or a list, tuple, namedtuple or dict of them (nested as
+    you like); the result has the same structure. Every node is computed at most
+    once per run. With check_numerics=True, the first op whose output holds a NaN
+    or an infinity stops the run with a NumericsError that names it.
     """
 
-    def __init__(self, graph=None):
+    def __init__(self, graph=None, check_numerics=False):
         self.graph = graph or get_default_graph()
+        self.check_numerics = check_numerics
 
     def __enter__(self):
         return self
@@ -38,134 +44,127 @@ class Session:
         pass  # nothing to release; kept for TensorFlow-style code
 
     def run(self, fetches, feed_dict=None):
-        nodes = []
-        _collect(fetches, nodes)
-        steps = self._plan(tuple(nodes))
-        values = self.evaluate(steps, feed_dict or {}, nodes)
+        values = self.evaluate_all(fetches, feed_dict)
         return _rebuild(fetches, values)
 
     def evaluate_all(self, fetches, feed_dict=None):
-        """{node: value} for every node evaluated to compute `fetches`, for renderings and teaching."""
-        nodes = []
-        _collect(fetches, nodes)
-        return self.evaluate(self._plan(tuple(nodes)), feed_dict or {}, nodes)
+        """{node: value} for every node evaluated to compute `fetches`: the forward pass."""
+        values = RunValues(self._feeds(feed_dict))
+        order, node = self._order(fetches, values), None
+        try:
+            for node in order:
+                if node in values:  # fed: as in TensorFlow, any node may be fed
+                    continue
+                if isinstance(node, Placeholder):
+                    values[node] = self._unfed(node, fetches)
+                elif isinstance(node, (Variable, Constant)):
+                    values[node] = node.value
+                elif hasattr(node, "compute"):  # gradients and training steps use the run so far
+                    values[node] = node.compute(values)
+                else:
+                    ctx = OpContext(node, [values[x] for x in node.inputs])
+                    ctx.output = values[node] = OPS[node.op_type].forward(ctx, *ctx.inputs, **node.attrs)
+                    values.contexts[node] = ctx
+                    if self.check_numerics:
+                        _check_finite(node, ctx)
+        except NUMPY_ERRORS as e:
+            if hasattr(node, "compute") or isinstance(e, DLScratchError):  # explained where it happened
+                raise
+            raise _forward_error(node, values, e) from e
+        return values
 
-    def _plan(self, fetches):
-        key = ("forward", fetches)
-        steps = self.graph.cache.get(key)
-        if steps is None:
-            for node in fetches:
+    def _order(self, fetches, fed):
+        """The nodes to evaluate, inputs first; worked out once per (fetches, fed nodes)."""
+        nodes = tuple(_flatten(fetches, []))
+        key = ("forward", nodes, tuple(fed))
+        order = self.graph.cache.get(key)
+        if order is None:
+            for node in nodes:
                 if node.graph is not self.graph:
                     raise GraphError(f"cannot fetch {describe(node)}: it belongs to another graph than this "
                                      "session's. Create the Session after building the graph, or pass "
                                      "Session(graph=...).")
-            order = topological_order(fetches)
-            # Steps that change state (training) go last, after every value fetched.
-            order.sort(key=lambda n: getattr(n, "changes_state", False))
-            fetched = set(fetches)
-            steps = [_step(node, node in fetched) for node in order]
-            self.graph.cache[key] = steps
-        return steps
+            order = topological_order(nodes, leaves=fed)
+            order.sort(key=lambda n: getattr(n, "changes_state", False))  # training steps go last
+            self.graph.cache[key] = order
+        return order
 
-    def evaluate(self, steps, feed_dict, fetches=()):
-        """Run the steps; return {node: value} for every node evaluated."""
-        values = RunValues()
-        values.saved = {}
-        for key, value in feed_dict.items():
-            if not isinstance(key, Placeholder):
-                raise FeedError(f"only placeholders can be fed, but feed_dict has a key {key!r}. "
-                                "Make that value a ds.placeholder and feed it.")
-            if key.graph is not self.graph:
-                raise GraphError(f"feed_dict has {describe(key)}, which belongs to another graph than "
+    def _feeds(self, feed_dict):
+        if feed_dict is None:
+            return {}
+        if not isinstance(feed_dict, dict):
+            raise FeedError(f"feed_dict must be a dict {{placeholder: value}}, not a {type(feed_dict).__name__}; "
+                            "e.g. session.run(y, feed_dict={x: [[1.0, 2.0]]}).")
+        feeds = {}
+        for node, value in feed_dict.items():
+            if not isinstance(node, Node):
+                raise FeedError(f"feed_dict's keys must be nodes (placeholders, usually), but one is "
+                                f"{node!r}. Make that value a ds.placeholder and feed it.")
+            if node.graph is not self.graph:
+                raise GraphError(f"feed_dict has {describe(node)}, which belongs to another graph than "
                                  "this session's.")
-            values[key] = key.check_feed(value)
-        kind = node = None
-        try:
-            for kind, node, fn, a, b in steps:
-                if kind == _OP2:
-                    values[node] = fn(values[a], values[b])
-                elif kind == _OP1:
-                    values[node] = fn(values[a])
-                elif kind == _STATE:  # Variables and constants
-                    values[node] = node.value
-                elif kind == _FEED:
-                    if node not in values:
-                        values[node] = self._unfed(node, fetches)
-                elif kind == _OPN:
-                    values[node] = fn(*[values[x] for x in a])
-                elif kind == _STATE_COPY:  # a fetched Variable: the caller gets its own copy
-                    values[node] = node.value.copy()
-                elif kind == _SAVES:
-                    values[node], values.saved[node] = fn(*[values[x] for x in a])
-                else:
-                    values[node] = node.compute(values, self)
-        except (ValueError, TypeError, IndexError) as e:
-            if kind in (_OP1, _OP2, _OPN, _SAVES):  # numpy failed inside an op: explain it in our terms
-                raise _forward_error(node, values, e) from e
-            raise  # from a gradient rule or a feed: already explained where it happened
-        return values
+            feeds[node] = node.check_feed(value)
+        return feeds
 
     def _unfed(self, node, fetches):
         if node.default is not None:
             return node.default
-        wanted = ", ".join(describe(f) for f in fetches) or "the fetches"
+        wanted = ", ".join(describe(f) for f in _flatten(fetches, [])) or "the fetches"
         shape = "" if node.shape is None else f" of shape {tuple(node.shape)}"
         raise FeedError(f"placeholder {describe(node)} needs a value to compute {wanted}: pass it in "
                         f"feed_dict, e.g. session.run(..., feed_dict={{{node.name}: an array{shape}}}).")
 
 
-def _step(node, fetched):
-    """(kind, node, function, input a, input b): the ops' attrs are bound once, here."""
-    if isinstance(node, Operation):
-        if hasattr(node, "compute"):
-            return (_RUNNER, node, None, None, None)
-        fn = FORWARD[node.op_type]
-        if node.attrs:
-            fn = functools.partial(fn, **node.attrs)
-        inputs = node.inputs
-        if saves_for_backward(node.op_type):
-            return (_SAVES, node, fn, inputs, None)
-        if len(inputs) == 1:
-            return (_OP1, node, fn, inputs[0], None)
-        if len(inputs) == 2:
-            return (_OP2, node, fn, inputs[0], inputs[1])
-        return (_OPN, node, fn, inputs, None)
-    if isinstance(node, Placeholder):
-        return (_FEED, node, None, None, None)
-    if isinstance(node, Variable) and fetched:
-        return (_STATE_COPY, node, None, None, None)
-    if isinstance(node, (Variable, Constant)):
-        return (_STATE, node, None, None, None)
-    raise GraphError(f"do not know how to evaluate {describe(node)}")
+def _check_finite(node, ctx):
+    """check_numerics: stop at the first op whose output has a NaN or an infinity, and name it."""
+    if np.all(np.isfinite(ctx.output)):
+        return
+    inputs = ", ".join(f"{describe(x)} of shape {np.shape(v)} ({'finite' if np.all(np.isfinite(v)) else 'NOT finite'})"
+                       for x, v in zip(node.inputs, ctx.inputs))
+    raise NumericsError(f"op {describe(node)} produced {'NaN' if np.any(np.isnan(ctx.output)) else 'inf'} "
+                        f"in its output of shape {np.shape(ctx.output)}, from its inputs {inputs}. It is the "
+                        "first such op in this run: look at its inputs' values, or use a stable form "
+                        "(log_softmax, clip_by_value before log, a smaller learning rate).")
 
 
 def _forward_error(node, values, error):
     shapes = [np.shape(values[x]) for x in node.inputs]
     inputs = ", ".join(f"{describe(x)} of shape {s}" for x, s in zip(node.inputs, shapes))
-    op = OPS.get(node.op_type)
-    why = op.explain(shapes, node.attrs) if op is not None else str(error)
+    if isinstance(error, MemoryError):
+        why = "numpy ran out of memory; feed smaller batches, or check the shapes for an accidental broadcast"
+    elif isinstance(error, FloatingPointError):
+        why = f"numpy's floating-point check (np.errstate) stopped it: {error}"
+    else:
+        op = OPS.get(node.op_type)
+        why = op.explain(shapes, node.attrs) if op is not None else str(error)
     return ShapeError(f"op {describe(node)} failed on its inputs {inputs}: {why}. (numpy said: {error})")
 
 
-def _collect(fetches, nodes):
+def _flatten(fetches, nodes):
+    """The nodes in a (nested) node, list, tuple, namedtuple or dict of nodes, in order."""
     if isinstance(fetches, Node):
         nodes.append(fetches)
     elif isinstance(fetches, dict):
         for f in fetches.values():
-            _collect(f, nodes)
+            _flatten(f, nodes)
     elif isinstance(fetches, (list, tuple)):
         for f in fetches:
-            _collect(f, nodes)
+            _flatten(f, nodes)
     else:
         raise GraphError(f"session.run() can fetch nodes, or lists, tuples and dicts of nodes, "
                          f"not a {type(fetches).__name__} ({fetches!r}).")
+    return nodes
 
 
 def _rebuild(fetches, values):
+    """The fetched values in the structure of `fetches`, each the caller's own copy."""
     if isinstance(fetches, Node):
         value = values[fetches]
-        return np.asarray(value) if isinstance(value, float) else value
+        return None if value is None else np.array(value)  # a copy: never the graph's own state
     if isinstance(fetches, dict):
-        return {k: _rebuild(f, values) for k, f in fetches.items()}
+        return type(fetches)((k, _rebuild(f, values)) for k, f in fetches.items())
     rebuilt = [_rebuild(f, values) for f in fetches]
+    if hasattr(fetches, "_fields"):  # a namedtuple
+        return type(fetches)(*rebuilt)
     return rebuilt if type(fetches) is list else type(fetches)(rebuilt)
+

@@ -6,9 +6,8 @@ explains a wrong value, recognising the usual mistakes by what they compute.
 import numpy as np
 
 from .. import gradcheck
+from ..core import OpContext, op_class
 from ..core.graph import Graph, Variable
-from ..core.ops import OPS
-from ..core.registry import FORWARD, OpContext
 from .report import CheckFailed, close, name_of
 from .student_code import quietly, student_code
 
@@ -79,7 +78,8 @@ class RuleCase:
         with graph.as_default():
             variables = [Variable(a, name=n) for a, n in zip(self.arrays, self.names)]
             self.node = op(*variables, **attrs)
-        self.output = FORWARD[self.op_type](*self.arrays, **self.node.attrs)
+        self.output = op_class(self.op_type).forward(OpContext(self.node, self.arrays), *self.arrays,
+                                                     **self.node.attrs)
         self.grad = np.random.default_rng(seed).normal(size=np.shape(self.output))
 
     def context(self):
@@ -94,15 +94,15 @@ class RuleCase:
 
     def expected_numerically(self, i):
         """d sum(grad * op(inputs)) / d input i, by the library's finite differences."""
-        forward = FORWARD[self.op_type]
+        forward = op_class(self.op_type).forward
         arrays = [a.copy() for a in self.arrays]
 
         def f():
-            return float(np.sum(self.grad * forward(*arrays, **self.node.attrs)))
+            return float(np.sum(self.grad * forward(OpContext(self.node, arrays), *arrays, **self.node.attrs)))
         return gradcheck.numerical_gradient(f, arrays[i])
 
     def expected_by_library(self):
-        return OPS[self.op_type].backward(self.context(), self.grad.copy())
+        return op_class(self.op_type).backward(self.context(), self.grad.copy())
 
     def call(self, rule):
         """Run the student's rule; check what it returns has the right form. Returns (gradients, warnings)."""

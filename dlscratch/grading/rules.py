@@ -2,9 +2,9 @@
 import numpy as np
 
 from .. import gradcheck
+from ..core import backprop as library_backprop
+from ..core import compute_gradients
 from ..core.errors import DLScratchError
-from ..core.gradients import backprop as library_backprop
-from ..core.gradients import compute_gradients
 from ..core.graph import Graph, Variable
 from ..core.ops import add, exp, log, matmul, multiply, negative, reduce_sum, relu, sigmoid, softmax
 from ..core.registry import override_gradients

@@ -12,7 +12,7 @@ import numpy as np
 
 import dlscratch
 
-from ..core import gradients as core_gradients
+from ..core import autodiff as core_autodiff
 from ..core import traversal as core_traversal
 from .report import CheckFailed
 
@@ -99,7 +99,7 @@ def library_unavailable(what, names):
     def refuse(*args, **kwargs):
         raise CheckFailed(f"your {what} called the library's own version of it. Write it yourself: that is "
                           "the exercise (ds.gradient_rule, ds.OpContext and sessions are fine to use).")
-    saved = [(module, name, getattr(module, name)) for module in (dlscratch, core_gradients, core_traversal)
+    saved = [(module, name, getattr(module, name)) for module in (dlscratch, core_autodiff, core_traversal)
              for name in names if hasattr(module, name)]
     for module, name, _ in saved:
         setattr(module, name, refuse)

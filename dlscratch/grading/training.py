@@ -1,7 +1,7 @@
 """Assignment 3: the student's cross-entropy, gradient-descent step and training loop."""
 import numpy as np
 
-from ..core.gradients import compute_gradients
+from ..core import compute_gradients
 from ..core.graph import Graph, Node, Variable, constant
 from ..core.session import Session
 from ..data import one_hot, red_blue, xor_clusters

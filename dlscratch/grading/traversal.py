@@ -2,13 +2,9 @@
 import numpy as np
 
 from .. import gradcheck
-from ..core.errors import describe
-from ..core.gradients import backprop as library_backprop
-from ..core.graph import Constant, Node
-from ..core.ops import OPS
-from ..core.registry import OpContext
-from ..core.session import Session
-from ..core.traversal import topological_order as library_topological_order
+from ..core import OPS, Constant, Node, OpContext, Session, describe
+from ..core import backprop as library_backprop
+from ..core import topological_order as library_topological_order
 from . import classifiers
 from .report import CheckFailed, close, expected_and_yours, numpy_warnings
 from .sample_graphs import build

@@ -124,14 +124,22 @@ def test_feeding_a_placeholder_of_another_graph():
         ds.Session().run(x * 1, {x: 1.0, other: 2.0})
 
 
-def test_feeding_something_that_is_not_a_placeholder():
+def test_feeding_a_variable_or_an_op_overrides_it_for_that_run_as_in_tensorflow():
+    x = ds.placeholder((None, 2), name="x")
     w = ds.Variable(np.ones(2), name="w")
-    y = w * 2
-    with pytest.raises(ds.FeedError) as info:
-        ds.Session().run(y, {w: np.zeros(2)})
-    assert "placeholder" in str(info.value)
-    with pytest.raises(ds.FeedError):
-        ds.Session().run(y, {"w": np.zeros(2)})
+    h = ds.multiply(x, w, name="h")
+    y = ds.reduce_sum(h * 2, name="y")
+    session = ds.Session()
+    assert session.run(y, {x: [[1.0, 1.0]], w: np.zeros(2)}) == 0.0
+    np.testing.assert_array_equal(w.value, np.ones(2))  # the Variable itself is unchanged
+    # A fed op cuts the graph there: the placeholder behind it needs no value, and no gradient passes it.
+    assert session.run(y, {h: [[1.0, 2.0]]}) == 6.0
+    grads = ds.backprop(y, session.evaluate_all(y, {h: [[1.0, 2.0]]}))
+    assert h in grads and w not in grads
+    with pytest.raises(ds.FeedError, match="'w'.*shape"):
+        session.run(y, {x: [[1.0, 1.0]], w: np.zeros(3)})
+    with pytest.raises(ds.FeedError, match="keys must be nodes"):
+        session.run(y, {"w": np.zeros(2)})
 
 
 def test_errors_in_the_forward_pass_are_not_numpy_tracebacks():

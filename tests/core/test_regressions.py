@@ -110,8 +110,9 @@ def test_3_run_train_and_loss_returns_the_loss_of_that_forward_pass(train_first)
 
 def test_4_shared_subexpressions_are_computed_once(monkeypatch):
     adds = []
-    forward = registry.FORWARD["Add"]
-    monkeypatch.setitem(registry.FORWARD, "Add", lambda a, b: adds.append(1) or forward(a, b))
+    forward = registry.OPS["Add"].forward
+    counting = staticmethod(lambda ctx, a, b: adds.append(1) or forward(ctx, a, b))
+    monkeypatch.setattr(registry.OPS["Add"], "forward", counting)
     x = ds.Variable(np.array([1.5]), name="x")
     n = x
     for _ in range(20):
