@@ -83,7 +83,7 @@ def main():
     impls = {"numpy": numpy_step, "dlscratch": dlscratch_step}
     if importlib.util.find_spec("torch"):
         impls["pytorch"] = torch_step
-    print(f"{'workload':36} {'dtype':8}" + "".join(f"{name:>13}" for name in impls) +
+    print(f"{'workload':40} {'dtype':8}" + "".join(f"{name:>13}" for name in impls) +
           "".join(f"{name + '/numpy':>17}" for name in impls if name != "numpy"))
     for name, (data, sizes, activation, lr, reduction, repeats) in WORKLOADS.items():
         if args.only and args.only not in name:
@@ -98,7 +98,7 @@ def main():
             if "pytorch" in steps:
                 times.update(median_times({"pytorch": steps["pytorch"]}, n))
             ratios = "".join(f"{times[k] / times['numpy']:16.2f}x" for k in impls if k != "numpy")
-            print(f"{name:36} {np.dtype(dtype).name:8}" + "".join(f"{fmt(t):>13}" for t in times.values()) + ratios,
+            print(f"{name:40} {np.dtype(dtype).name:8}" + "".join(f"{fmt(t):>13}" for t in times.values()) + ratios,
                   flush=True)
 
 

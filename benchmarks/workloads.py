@@ -29,7 +29,10 @@ def _synthetic(dtype):
 WORKLOADS = {
     # name: (data, layer sizes, hidden activation, learning rate, loss reduction, repeats)
     # W1 sums the loss over the batch, as the source material does; the others average it.
+    # W1c is W1 with the source's own loss, -reduce_sum(c * log(softmax(z))) built from five ops,
+    # as students write it; W1 uses the fused op. numpy and PyTorch compute the same sum for both.
     "W1 xor 2-3-2 sigmoid": (_xor, [2, 3, 2], "sigmoid", 0.03, "sum", 2000),
+    "W1c xor 2-3-2 sigmoid, composite loss": (_xor, [2, 3, 2], "sigmoid", 0.03, "composite", 2000),
     "W2 digits 64-128-10 relu": (_digits, [64, 128, 10], "relu", 0.1, "mean", 100),
     "W3 synthetic 784-512-512-10 relu": (_synthetic, [784, 512, 512, 10], "relu", 0.01, "mean", 5),
 }
@@ -51,7 +54,10 @@ def dlscratch_step(X, C, params, activation, lr, reduction):
             h = h @ ds.Variable(W) + ds.Variable(b)
             if i < len(params) - 1:
                 h = act(h)
-        loss = ds.nn.softmax_cross_entropy(h, c, reduction=reduction)
+        if reduction == "composite":
+            loss = ds.negative(ds.reduce_sum(ds.multiply(c, ds.log(ds.softmax(h)))))
+        else:
+            loss = ds.nn.softmax_cross_entropy(h, c, reduction=reduction)
         train = ds.train.GradientDescentOptimizer(lr).minimize(loss)
         session, feed = ds.Session(), {x: X, c: C}
     return lambda: session.run([train, loss], feed)[1]
@@ -60,7 +66,7 @@ def dlscratch_step(X, C, params, activation, lr, reduction):
 def numpy_step(X, C, params, activation, lr, reduction):
     """Forward and backward written out by hand: the practical floor."""
     params = [(W.copy(), b.copy()) for W, b in params]
-    scale = 1.0 if reduction == "sum" else 1.0 / len(X)
+    scale = 1.0 if reduction in ("sum", "composite") else 1.0 / len(X)
 
     def step():
         hs = [X]
@@ -102,7 +108,7 @@ def torch_step(X, C, params, activation, lr, reduction):
             h = h @ W + b
             if i < len(ps) - 1:
                 h = act(h)
-        loss = torch.nn.functional.cross_entropy(h, Ct, reduction=reduction)
+        loss = torch.nn.functional.cross_entropy(h, Ct, reduction="sum" if reduction == "composite" else reduction)
         grads = torch.autograd.grad(loss, flat)
         with torch.no_grad():
             for p, g in zip(flat, grads):

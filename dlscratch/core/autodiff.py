@@ -102,7 +102,7 @@ def input_gradients(node, result):
 
 
 def _check_shape(node, x, g, value):
-    if getattr(g, "shape", None) == np.shape(value):
+    if getattr(g, "shape", None) == getattr(value, "shape", ()):  # () for a Python number
         return
     if not hasattr(g, "shape"):
         raise GradientError(f"the gradient rule of {describe(node)} returned a {type(g).__name__} for its "

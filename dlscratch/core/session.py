@@ -55,20 +55,21 @@ class Session:
             for node in order:
                 if node in values:  # fed: as in TensorFlow, any node may be fed
                     continue
-                if isinstance(node, Placeholder):
-                    values[node] = self._unfed(node, fetches)
-                elif isinstance(node, (Variable, Constant)):
-                    values[node] = node.value
-                elif hasattr(node, "compute"):  # gradients and training steps use the run so far
-                    values[node] = node.compute(values)
-                else:
+                op = OPS.get(node.op_type)
+                if op is not None:  # an op: computed from its inputs, with a fresh context for backprop
                     ctx = OpContext(node, [values[x] for x in node.inputs])
-                    ctx.output = values[node] = OPS[node.op_type].forward(ctx, *ctx.inputs, **node.attrs)
+                    ctx.output = values[node] = op.forward(ctx, *ctx.inputs, **node.attrs)
                     values.contexts[node] = ctx
                     if self.check_numerics:
                         _check_finite(node, ctx)
+                elif isinstance(node, Placeholder):
+                    values[node] = self._unfed(node, fetches)
+                elif isinstance(node, (Variable, Constant)):
+                    values[node] = node.value
+                else:  # gradients and training steps work on the run so far
+                    values[node] = node.compute(values)
         except NUMPY_ERRORS as e:
-            if hasattr(node, "compute") or isinstance(e, DLScratchError):  # explained where it happened
+            if node.op_type not in OPS or isinstance(e, DLScratchError):  # explained where it happened
                 raise
             raise _forward_error(node, values, e) from e
         return values
