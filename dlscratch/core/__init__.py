@@ -8,7 +8,16 @@
     autodiff.py   backprop: the backward pass; gradients() and compute_gradients()
 """
 from .autodiff import backprop, compute_gradients, gradients, input_gradients
-from .errors import DLScratchError, FeedError, GradientError, GraphError, NumericsError, ShapeError, describe
+from .errors import (
+    DLScratchError,
+    FeedError,
+    GradientError,
+    GraphError,
+    NumericsError,
+    ShapeError,
+    describe,
+    format_shape,
+)
 from .graph import (
     Constant,
     Graph,
@@ -64,7 +73,7 @@ from .traversal import topological_order
 __all__ = [
     # errors
     "DLScratchError", "FeedError", "GradientError", "GraphError", "NumericsError", "ShapeError",
-    "describe",
+    "describe", "format_shape",
     # the graph
     "Graph", "Node", "Operation", "Placeholder", "Variable", "Constant",
     "get_default_graph", "reset_default_graph", "name_scope", "placeholder", "placeholder_with_default",

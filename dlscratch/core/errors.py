@@ -29,6 +29,12 @@ class NumericsError(DLScratchError):
     """An op produced NaN or inf while the numerics check was on (Session(check_numerics=True))."""
 
 
+def format_shape(shape):
+    """How every message writes a shape: (2, 3), (5,), or (None, 2) for a placeholder's declared shape."""
+    dims = ["None" if d is None else str(d) for d in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
 def describe(node):
     """'name' (OpType) — how nodes are named in every message."""
     return f"'{node.name}' ({node.op_type})"

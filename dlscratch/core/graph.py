@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 
-from .errors import GraphError, describe
+from .errors import GraphError, describe, format_shape
 
 _default_graph = None
 
@@ -146,7 +146,7 @@ class Node:
         array = _as_array(value, f"the value fed for {describe(self)}")
         shape = getattr(self, "shape", None)
         if shape is not None and not _shape_fits(array.shape, tuple(shape)):
-            raise FeedError(f"{describe(self)} has shape {_fmt(shape)} but was fed shape {array.shape}; "
+            raise FeedError(f"{describe(self)} has shape {format_shape(shape)} but was fed shape {array.shape}; "
                             "feed a value of the node's shape.")
         return array
 
@@ -210,7 +210,7 @@ class Placeholder(Node):
             array = array.astype(np.float64)
         if self.shape is not None:
             if not _shape_fits(array.shape, self.shape):
-                raise FeedError(f"placeholder {describe(self)} expects shape {_fmt(self.shape)} but was "
+                raise FeedError(f"placeholder {describe(self)} expects shape {format_shape(self.shape)} but was "
                                 f"fed shape {array.shape}. None in the expected shape means any size; "
                                 "reshape the value or declare the placeholder with the shape you feed.")
             if len(self._fitting_shapes) < 64:  # remembered, so the next feed of this shape takes the fast path
@@ -225,10 +225,6 @@ def _shape_fits(actual, expected):
         if e is not None and e != a:
             return False
     return True
-
-
-def _fmt(shape):
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def _as_array(value, what):

@@ -11,18 +11,14 @@ import math
 
 import numpy as np
 
-from .errors import GraphError
+from .errors import GraphError, format_shape
 from .registry import Op, ones_vector, register_op, unbroadcast
-
-
-def _fmt(shape):
-    return str(tuple(shape))
 
 
 class _Broadcasting(Op):
     @staticmethod
     def explain(shapes, attrs):
-        a, b = (_fmt(s) for s in shapes)
+        a, b = (format_shape(s) for s in shapes)
         return (f"shapes {a} and {b} cannot be broadcast together. numpy lines shapes up from the "
                 "right and each pair of sizes must be equal or 1; reshape or transpose one input")
 
@@ -144,7 +140,7 @@ class MatMul(Op):
         if len(a) == 0 or len(b) == 0:
             return "matmul needs arrays of at least 1 dimension; use multiply for scalars"
         inner_a, inner_b = a[-1], (b[0] if len(b) == 1 else b[-2])
-        return (f"a {_fmt(a)} matrix times a {_fmt(b)} matrix needs the inner sizes to match, "
+        return (f"a {format_shape(a)} matrix times a {format_shape(b)} matrix needs the inner sizes to match, "
                 f"but they are {inner_a} and {inner_b}. Check the order of the inputs, or transpose one")
 
 
@@ -410,7 +406,8 @@ class Reshape(Op):
 
     @staticmethod
     def explain(shapes, attrs):
-        return f"an array of shape {_fmt(shapes[0])} cannot be reshaped to {_fmt(attrs['shape'])}: the sizes differ"
+        return (f"an array of shape {format_shape(shapes[0])} cannot be reshaped to "
+                f"{format_shape(attrs['shape'])}: the sizes differ")
 
 
 # --- the public functions -------------------------------------------------------------

@@ -6,7 +6,7 @@ explains a wrong value, recognising the usual mistakes by what they compute.
 import numpy as np
 
 from .. import gradcheck
-from ..core import OpContext, op_class
+from ..core import GradientError, OpContext, input_gradients, op_class
 from ..core.graph import Graph, Variable
 from .report import CheckFailed, close, name_of
 from .student_code import quietly, student_code
@@ -121,13 +121,14 @@ class RuleCase:
                 raise CheckFailed(f"{where}: your rule changed the value of {what} in place. Treat ctx.inputs "
                                   "and ctx.output as read-only: other ops use the same arrays.")
         n = len(self.arrays)
-        if n == 1 and not isinstance(result, (tuple, list)):
-            result = (result,)
-        if not isinstance(result, (tuple, list)) or len(result) != n:
+        try:
+            result = input_gradients(self.node, result)  # the engine's own reading of a rule's result
+        except GradientError:
             got = f"{len(result)} values" if isinstance(result, (tuple, list)) else f"a {type(result).__name__}"
             raise CheckFailed(f"{where}: a rule returns a tuple with one gradient per input, {n} here "
                               f"({', '.join(self.names)}); yours returned {got}. "
-                              f"Write `return ({', '.join('d' + m for m in self.names)}{',' if n == 1 else ''})`.")
+                              f"Write `return ({', '.join('d' + m for m in self.names)}{',' if n == 1 else ''})`."
+                              ) from None
         grads = []
         for i, (g, x) in enumerate(zip(result, self.arrays)):
             name = self.names[i]

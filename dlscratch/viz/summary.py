@@ -1,6 +1,8 @@
 """Short text summaries of values, for graph labels and widget read-outs."""
 import numpy as np
 
+from ..core import format_shape
+
 SMALL = 12  # arrays of at most this many numbers, 2 axes and 6 rows are shown in full
 
 
@@ -14,10 +16,7 @@ def number(x):
     return "0" if x == 0 else f"{x:.4g}"  # no "-0"
 
 
-def shape_text(shape):
-    """(2, 3), (5,), or (None, 2) for a placeholder's declared shape."""
-    dims = ["None" if d is None else str(d) for d in shape]
-    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+shape_text = format_shape  # (2, 3), (5,), or (None, 2) for a placeholder's declared shape
 
 
 def summarize(value, small=SMALL):
