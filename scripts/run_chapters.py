@@ -5,7 +5,8 @@
 
 Each notebook runs top to bottom in a fresh kernel from its own folder. Saved
 widget state and timing metadata are left out: they change on every run and
-nbval does not compare them. Progress bars are switched off (TQDM_DISABLE):
+nbval does not compare them. A stored error keeps only its last line: the frames
+above it would show the paths of the machine that ran it. Progress bars are switched off (TQDM_DISABLE):
 stored without their widget state they would read 0% for ever; a learner
 running the chapter sees them live.
 """
@@ -28,6 +29,9 @@ def run(path):
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":  # keep the error's last line: the frames name this machine's paths
+                output.traceback = output.traceback[-1:]
     nbformat.write(nb, path)
 
 
