@@ -167,7 +167,8 @@ class BackpropStepper(Widget):
         self.title = widgets.HTML()
         self.chain_rule = widgets.HTML()
         # The graph gets the notebook's width to itself, at its natural size at most: text stays readable.
-        self.graph_image = widgets.Image(format="svg+xml", layout=widgets.Layout(max_width="100%", height="auto"))
+        self.graph_image = widgets.Image(format="svg+xml", layout=widgets.Layout(max_width="100%", height="auto",
+                                                                                 align_self="flex-start"))
         self.source = ""  # the DOT source now shown, for tests and for the curious
         buttons = widgets.HBox([self.start_button, self.previous_button, self.next_button, self.end_button])
         super().__init__([buttons, self.title, self.graph_image, self.chain_rule])
@@ -208,7 +209,7 @@ class BackpropStepper(Widget):
     def picture(self):
         """The graph as a PNG, with the title and the chain-rule lines under it."""
         graph = PIL.Image.open(io.BytesIO(render(self.walk.digraph(rankdir=self.rankdir), "png"))).convert("RGB")
-        lines = [self._title_text(), ""] + self.walk.explanation()
+        lines = ([self._title_text(), ""] if self.walk.current is None else []) + self.walk.explanation()
         font = PIL.ImageFont.truetype(str(Path(matplotlib.get_data_path(), "fonts/ttf/DejaVuSansMono.ttf")), 13)
         line_height, margin = 18, 10
         width = max(graph.width, max(int(font.getlength(line)) for line in lines) + 2 * margin)
