@@ -62,7 +62,9 @@ def test_each_widget_shows_a_picture_before_running_and_itself_after(lab):
     picture = perceptron.locator("img.widget-image")
     before = lab.settled(picture)
     handle = perceptron.locator(".widget-slider .noUi-handle").first
-    assert handle.evaluate("(h) => h.closest('.widget-slider').getBoundingClientRect().width") >= 300
+    track = handle.evaluate("(h) => h.closest('.noUi-target').getBoundingClientRect().width")
+    print(f"perceptron slider track: {track:.0f} px")
+    assert track >= 300, f"the perceptron's sliders are {track:.0f} px long: a drag jumps"
     handle.focus()
     handle.press("ArrowRight")
     assert lab.settled(picture, "a slider step") != before, "the picture did not change with the slider"

@@ -123,6 +123,9 @@ def test_new_data_clears_the_curves_the_history_and_the_progress_bar(playground)
     assert sum(len(p.get_offsets()) for p in playground.boundary.points) == n  # the new points
     playground.train_button.click()
     assert m.history["step"] == list(range(1, 41))  # counting starts again
+    left, right = playground.curves.ax.get_xlim()
+    bottom, top = playground.curves.ax.get_ylim()
+    assert left <= 1 and right >= 40 and bottom <= min(m.history["loss"]) and top >= max(m.history["loss"])
 
 
 def test_a_new_network_also_clears_the_progress_bar(playground):

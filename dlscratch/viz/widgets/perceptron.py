@@ -141,10 +141,10 @@ class PerceptronPlayground(Widget):
         self.model = PerceptronModel(X, y, mode)
         self.mode = widgets.ToggleButtons(options=[("sigmoid: w, b", "sigmoid"), ("softmax: W, b", "softmax")],
                                           value=mode, style={"button_width": "150px"})
-        # Wide sliders (a 0.1 step is 1.5 px) and a fast redraw keep a drag smooth.
+        # Wide sliders (a track of about 330 px: a 0.1 step is 1.65 px) and a fast redraw keep a drag smooth.
         self.sliders = {name: widgets.FloatSlider(value=0.0, min=-LIMIT, max=LIMIT, step=0.1, description=name,
                                                   continuous_update=True, readout_format=".1f",
-                                                  layout=widgets.Layout(width="360px"),
+                                                  layout=widgets.Layout(width="470px"),
                                                   style={"description_width": "40px"})
                         for name in SIGMOID_PARAMS + SOFTMAX_PARAMS}
         self.optimum = button("Trained optimum", "bullseye", "train with gradient descent and jump to the result")
@@ -159,7 +159,7 @@ class PerceptronPlayground(Widget):
         figure = FigureImage(fig, moving=[self.plot.image, *self.plot.points, self.line, legend, ax.title])
         self.slider_box = widgets.VBox()
         controls = widgets.VBox([self.mode, self.slider_box, self.optimum, self.readout],
-                                layout=widgets.Layout(flex="0 0 370px"))
+                                layout=widgets.Layout(flex="0 0 480px"))
         super().__init__([widgets.HBox([controls, figure.widget], layout=widgets.Layout(align_items="flex-start"))],
                          figure)
         self._holding = True

@@ -244,8 +244,6 @@ class TrainingPlayground(Widget):
         self.boundary.set_data(m.X, m.y, m.X_test, m.y_test)
         self.boundary.set_grid(m.xs, m.ys)
         self.progress.max, self.progress.value = 1, 0
-        self.curves.ax.set_xlim(0, 1)  # an empty plot must not keep the old run's scale
-        self.curves.ax.set_ylim(0, 1)
         self.redraw()
 
     def draw(self):
@@ -253,6 +251,9 @@ class TrainingPlayground(Widget):
         self.boundary.update(m.grid_probabilities())
         h = m.history
         self.curves.update(h["step"], h["loss"], h["eval_step"], h["test_loss"])
+        if not h["step"]:  # empty: a plain 0..1 frame, not the old run's scale; training rescales it
+            self.curves.ax.set_xlim(0, 1, auto=True)
+            self.curves.ax.set_ylim(0, 1, auto=True)
         self.show_status(m.message, "error" if m.diverged is not None else "info")
 
     def __repr__(self):
