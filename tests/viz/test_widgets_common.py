@@ -10,8 +10,7 @@ import numpy as np
 import PIL.Image
 import pytest
 
-from dlscratch.viz.widgets import (BackpropStepper, LearningRateExplorer, PerceptronPlayground,
-                                   TrainingPlayground)
+from dlscratch.viz.widgets import BackpropStepper, LearningRateExplorer, PerceptronPlayground, TrainingPlayground
 from dlscratch.viz.widgets._common import FigureImage, Widget, guarded, new_figure
 
 

@@ -4,8 +4,8 @@ import numpy as np
 
 import dlscratch as ds
 
-from ..plots import BoundaryPlot, boundary_grid, grid_probabilities
 from ...train import accuracy
+from ..plots import BoundaryPlot, boundary_grid, grid_probabilities
 from ._common import FigureImage, Widget, button, guarded, new_figure
 
 SIGMOID_PARAMS = ("w1", "w2", "b")

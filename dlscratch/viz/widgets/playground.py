@@ -2,12 +2,11 @@
 import time
 
 import ipywidgets as widgets
-import numpy as np
 
 import dlscratch as ds
 
-from ..plots import BoundaryPlot, CurvesPlot, boundary_grid, grid_probabilities
 from ...train import History, accuracy, fit
+from ..plots import BoundaryPlot, CurvesPlot, boundary_grid, grid_probabilities
 from ._common import OPTIMIZERS, FigureImage, Widget, button, guarded, new_figure
 
 DEFAULT_NOISE = {"blobs": 1.0, "xor": 0.2, "circles": 0.1, "moons": 0.1, "spiral": 0.1}  # ds.data.make's scale
