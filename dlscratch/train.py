@@ -1,7 +1,9 @@
-"""Optimizers. `minimize(loss)` returns an op; running it does one step of training.
+"""Optimizers, the training loop and the accuracy of a classifier.
 
-The step backpropagates from the loss values of the *same* run, so
-`session.run([train_op, loss], feed)` returns the loss that the step used.
+`minimize(loss)` returns an op; running it does one step of training. The step backpropagates
+from the loss values of the *same* run, so `session.run([train_op, loss], feed)` returns the
+loss that the step used. `fit(...)` runs such steps and records a History; every training
+loop of the library (viz.fit's progress bar, the widgets, grading) is this one.
 """
 import contextlib
 import math
@@ -152,7 +154,11 @@ def fit(session, train_op, loss, feed_dict, steps, *, metrics=None, every=None, 
                 history["eval_step"].append(step)
                 for name, measure in metrics.items():
                     history.setdefault(name, []).append(float(measure()))
-            value = float(take_step())
+            value = take_step()
+            if np.size(value) != 1:
+                raise ValueError(f"fit: the loss has shape {np.shape(value)}, but training needs one number per "
+                                 "step. Reduce it first, e.g. ds.reduce_mean(loss).")
+            value = float(np.reshape(value, ()))
             history["step"].append(step)
             history["loss"].append(value)
             if not math.isfinite(value) or (blow_up and value > blow_up * max(history["loss"][0], 1.0)):
@@ -162,7 +168,8 @@ def fit(session, train_op, loss, feed_dict, steps, *, metrics=None, every=None, 
                 return history
             if callback is not None and i % callback_every == 0:
                 callback(history)
-    history.status = f"{history.steps_done} steps, loss {history['loss'][0]:.4g} → {history['loss'][-1]:.4g}"
+    losses = history["loss"]
+    history.status = f"{len(losses)} steps" + (f", loss {losses[0]:.4g} → {losses[-1]:.4g}" if losses else "")
     return history
 
 

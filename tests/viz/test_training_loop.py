@@ -62,6 +62,22 @@ def test_blow_up_stops_a_finite_but_exploding_loss():
     assert history.diverged == 5 and history["loss"][-1] > 1e3 * history["loss"][0]
 
 
+def test_a_loss_of_many_numbers_is_refused_clearly():
+    g = ds.Graph()
+    with g.as_default():
+        w = ds.Variable(np.ones(3), name="w")
+        per_example = ds.square(w)
+        train = ds.train.GradientDescentOptimizer(0.1).minimize(ds.reduce_sum(per_example))
+    with pytest.raises(ValueError, match=r"the loss has shape \(3,\).*ds.reduce_mean"):
+        ds.train.fit(ds.Session(g), train, per_example, {}, 3)
+
+
+def test_zero_steps_record_nothing():
+    session, train, loss, _ = quadratic()
+    history = ds.train.fit(session, train, loss, {}, 0)
+    assert history["loss"] == [] and history.status == "0 steps"
+
+
 def test_callback_every():
     session, train, loss, _ = quadratic()
     calls = []
