@@ -125,8 +125,10 @@ def fit(session, train_op, loss, feed_dict, steps, *, metrics=None, every=None, 
     train_op:   the op from optimizer.minimize(loss); each step is session.run([train_op, loss], feed_dict),
                 so the loss recorded for a step is the one it computed its gradients from (before the update).
                 It may also be a function with no arguments that takes one step and returns that loss.
-    metrics:    {name: function()} measured (before the update) at the first step, every `every` steps
-                and the last one, e.g. {"test_loss": lambda: session.run(loss, test_feed)}.
+    metrics:    {name: function()} measured before the update at the first step, every `every` steps
+                and the last one, e.g. {"test_loss": lambda: session.run(loss, test_feed)}; or
+                {name: (node, function(value))}: the node is fetched in the step's own run (the same values,
+                e.g. the same dropout mask, and no extra run), e.g. (probabilities, lambda p: accuracy(p, y)).
     callback:   callback(history) after every `callback_every` steps, e.g. to redraw a plot.
     history:    a History to continue (its steps go on counting), e.g. for a "train more" button.
     blow_up:    also stop when the loss exceeds blow_up × max(first loss, 1).
@@ -145,16 +147,32 @@ def fit(session, train_op, loss, feed_dict, steps, *, metrics=None, every=None, 
     if history.diverged is not None:
         history.status = f"stopped: the loss diverged at step {history.diverged}; start afresh"
         return history
-    take_step = train_op if callable(train_op) else lambda: session.run([train_op, loss], feed_dict)[1]
+    same_run = {name: m for name, m in metrics.items() if isinstance(m, tuple)}
+    if callable(train_op) and same_run:
+        raise ValueError(f"fit: metrics {sorted(same_run)} are fetched in the step's own run, which needs a "
+                         "train_op from optimizer.minimize(loss); with a step function, measure them with functions.")
+
+    def one_step(evaluate):
+        """Take one step; return its loss and, at an evaluation step, the same-run metrics' values."""
+        if callable(train_op):
+            return train_op(), []
+        nodes = [node for node, _ in same_run.values()] if evaluate else []
+        results = session.run([train_op, loss, *nodes], feed_dict)
+        return results[1], results[2:]
+
     first = history["step"][-1] if history["step"] else 0
     with np.errstate(all="ignore") if silence_numpy else contextlib.nullcontext():
         for i in range(1, steps + 1):
             step = first + i
-            if step == 1 or step % every == 0 or i == steps:
+            evaluate = step == 1 or step % every == 0 or i == steps
+            if evaluate:
                 history["eval_step"].append(step)
                 for name, measure in metrics.items():
-                    history.setdefault(name, []).append(float(measure()))
-            value = take_step()
+                    if name not in same_run:
+                        history.setdefault(name, []).append(float(measure()))
+            value, fetched = one_step(evaluate)
+            for (name, (_, measure)), result in zip(same_run.items(), fetched):
+                history.setdefault(name, []).append(float(measure(result)))
             if np.size(value) != 1:
                 raise ValueError(f"fit: the loss has shape {np.shape(value)}, but training needs one number per "
                                  "step. Reduce it first, e.g. ds.reduce_mean(loss).")

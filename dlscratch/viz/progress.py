@@ -47,7 +47,8 @@ def fit(session, train_op, loss, feed_dict, steps, *, test_feed=None, eval_every
         metrics["test_loss"] = lambda: session.run(loss, test_feed)
     if accuracy_of is not None:
         probabilities, labels = accuracy_of
-        metrics["accuracy"] = lambda: train.accuracy(session.run(probabilities, feed_dict), feed_dict[labels])
+        # fetched with the step itself: the same values (e.g. dropout mask) the step used, and no extra run
+        metrics["accuracy"] = (probabilities, lambda p: train.accuracy(p, feed_dict[labels]))
         if test_feed is not None:
             metrics["test_accuracy"] = lambda: train.accuracy(session.run(probabilities, test_feed),
                                                               test_feed[labels])

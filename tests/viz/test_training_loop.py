@@ -37,6 +37,25 @@ def test_metrics_are_measured_before_the_update_at_evaluation_steps():
     np.testing.assert_allclose(history["w0"], [0.8 ** (s - 1) for s in (1, 4, 8, 10)])
 
 
+def test_a_node_metric_is_fetched_in_the_steps_own_run():
+    g = ds.Graph()
+    with g.as_default():
+        w = ds.Variable(np.linspace(1.0, 2.0, 20), name="w")
+        loss = ds.reduce_sum(ds.square(ds.nn.dropout(w, 0.5, True, seed=0)))  # a new mask each run
+        train = ds.train.GradientDescentOptimizer(0.1).minimize(loss)
+    seen = []
+    history = ds.train.fit(ds.Session(g), train, loss, {}, 4, every=2,
+                           metrics={"same": (loss, lambda v: seen.append(v) or v)})
+    assert history["eval_step"] == [1, 2, 4] and len(seen) == 3
+    assert history["same"] == [history["loss"][0], history["loss"][1], history["loss"][3]]  # the same draw
+
+
+def test_a_node_metric_needs_a_train_op():
+    session, _, loss, _ = quadratic()
+    with pytest.raises(ValueError, match="step's own run"):
+        ds.train.fit(session, lambda: session.run(loss), loss, {}, 2, metrics={"l": (loss, float)})
+
+
 def test_a_history_can_be_continued():
     session, train, loss, _ = quadratic()
     history = ds.train.fit(session, train, loss, {}, 3)

@@ -100,7 +100,7 @@ class PlaygroundModel:
         """Train `steps` steps with ds.train.fit (fewer if the loss diverges); callback(model) every `every` steps."""
         session = self.session
         metrics = {"test_loss": lambda: session.run(self.loss, self.test_feed),
-                   "accuracy": lambda: accuracy(session.run(self.probabilities, self.feed), self.y),
+                   "accuracy": (self.probabilities, lambda p: accuracy(p, self.y)),  # from the step's own run
                    "test_accuracy": lambda: accuracy(session.run(self.probabilities, self.test_feed), self.y_test)}
         fit(session, self.train_op, self.loss, {**self.feed, self.l2: self.settings["l2"]}, steps, metrics=metrics,
             every=self.eval_every, history=self.history, blow_up=BLOW_UP,
