@@ -77,13 +77,14 @@ def test_the_first_step_starts_from_the_seed_and_reads_naturally(stepper):
     stepper.next_button.click()  # the loss's own op: square(error)
     first = walk.explanation()
     assert first[0] == "Step 1 of 5: Square 'loss', the loss itself"
-    assert first[1] == "from above  ∂loss/∂loss = 1, the seed"
+    assert first[1] == "upstream  ∂loss/∂loss = 1, the seed"
+    assert "    local derivative: 2·error" in first
     assert "∂loss/∂error = 1 × (local derivative of Square)" in first
     assert not any("∂loss/∂loss ×" in line for line in first)  # nothing that reads as circular
     stepper.next_button.click()  # Sub 'error': now the chain rule with named nodes
     second = walk.explanation()
     assert "∂loss/∂a = ∂loss/∂error × ∂error/∂a" in second
-    assert "    local  ∂error/∂a = 1" in second
+    assert "    ∂error/∂a = 1" in second
 
 
 def test_the_graph_has_the_width_to_itself(stepper):

@@ -105,7 +105,7 @@ class BackpropWalk:
         is_loss = node is self.loss
         lines = [f"Step {self.position} of {len(self.steps)}: {node.op_type} '{node.name}'"
                  + (", the loss itself" if is_loss else ""),
-                 f"from above  ∂{L}/∂{node.name} = " + ("1, the seed" if is_loss else _inline(step.grad))]
+                 f"upstream  ∂{L}/∂{node.name} = " + ("1, the seed" if is_loss else _inline(step.grad))]
         names = [x.name for x in node.inputs]
         local = LOCAL.get(node.op_type, ())
         scalar = all(np.ndim(v) == 0 for v in (*step.inputs, step.output))
@@ -118,7 +118,7 @@ class BackpropWalk:
             else:
                 lines.append(f"∂{L}/∂{x.name} = ∂{L}/∂{node.name} × ∂{node.name}/∂{x.name}")
             if i < len(local):
-                lines.append("    local  " + ("" if is_loss else f"∂{node.name}/∂{x.name} = ")
+                lines.append(("    local derivative: " if is_loss else f"    ∂{node.name}/∂{x.name} = ")
                              + local[i].format(*names))
             if scalar:
                 d = _local_derivative(step, i)
