@@ -81,3 +81,34 @@ def test_each_widget_shows_a_picture_before_running_and_itself_after(lab):
     assert text_px >= 11, f"the stepper's graph text is {text_px:.1f} px ({width} px wide graph)"
     lab.screenshot("widget-pictures-live-stepper", stepper)
     lab.check_layout()
+
+
+FIT_CELLS = ["import dlscratch as ds\n"
+             "from dlscratch import viz\n"
+             "g = ds.Graph()\n"
+             "with g.as_default():\n"
+             "    w = ds.Variable([1.0, -2.0], name='w')\n"
+             "    loss = ds.reduce_sum(ds.square(w))\n"
+             "    train_op = ds.train.GradientDescentOptimizer(0.05).minimize(loss)\n"
+             "session = ds.Session(g)",
+             "history = viz.fit(session, train_op, loss, {}, steps=3000, description='demo')"]
+
+
+def test_a_finished_progress_bar_is_replaced_by_its_summary(lab):
+    """Live, the bar runs; when training ends the output (and so a saved notebook) holds one line of
+    text, not a bar whose widget state is lost (it would read 0% for ever)."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in FIT_CELLS])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, lab.server.root / "fit_summary.ipynb")
+    lab.open("fit_summary.ipynb")
+    cells = lab.run_all()
+    outputs = next(c for c in cells if "viz.fit" in c["source"])["outputs"]
+    assert [o["output_type"] for o in outputs] == ["display_data"], outputs
+    data = outputs[0]["data"]
+    assert set(data) == {"text/plain"}, f"the finished bar left {sorted(data)}"
+    text = "".join(data["text/plain"]) if isinstance(data["text/plain"], list) else data["text/plain"]
+    assert text.startswith("demo: 3000 steps, loss 5 → ") and "%" not in text, text
+    cell = lab.cell(lab.cell_index("viz.fit"))
+    assert cell.locator(".widget-progress").count() == 0
+    assert text in cell.locator(".jp-OutputArea").inner_text()
+    lab.screenshot("fit-summary", cell)
