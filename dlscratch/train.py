@@ -1,8 +1,11 @@
-"""Optimizers. `minimize(loss)` returns an op; running it does one step of training.
+"""Optimizers, the training loop and the accuracy of a classifier.
 
-The step backpropagates from the loss values of the *same* run, so
-`session.run([train_op, loss], feed)` returns the loss that the step used.
+`minimize(loss)` returns an op; running it does one step of training. The step backpropagates
+from the loss values of the *same* run, so `session.run([train_op, loss], feed)` returns the
+loss that the step used. `fit(...)` runs such steps and records a History; every training
+loop of the library (viz.fit's progress bar, the widgets, grading) is this one.
 """
+import contextlib
 import math
 
 import numpy as np
@@ -88,3 +91,117 @@ class AdamOptimizer(Optimizer):
         # math.sqrt gives a Python float, which keeps float32 variables float32 (np.sqrt would upcast)
         step = self.learning_rate * math.sqrt(1 - self.beta2 ** t) / (1 - self.beta1 ** t)
         return value - step * m / (np.sqrt(v) + self.epsilon)
+
+
+# --- the training loop and its measurements ---------------------------------------------
+
+class History(dict):
+    """What fit() recorded, as lists by name (plots take it as it is).
+
+    history["step"], history["loss"]:  every step, and the loss that step computed its gradients from
+    history["eval_step"]:              the steps at which the metrics were measured
+    history[name]:                     each metric, measured at those steps, before that step's update
+    history.diverged:                  the step whose loss was not finite (or blew up), else None
+    history.status:                    one line saying how the last fit() ended
+    """
+
+    def __init__(self, metric_names=()):
+        super().__init__(step=[], loss=[], eval_step=[], **{name: [] for name in metric_names})
+        self.diverged = None
+        self.status = "not trained yet"
+
+    @property
+    def steps_done(self):
+        return len(self["step"])
+
+
+def fit(session, train_op, loss, feed_dict, steps, *, metrics=None, every=None, callback=None,
+        callback_every=1, history=None, blow_up=None, silence_numpy=True):
+    """Run `steps` training steps; return a History of the loss at every step.
+
+    train_op:   the op from optimizer.minimize(loss); each step is session.run([train_op, loss], feed_dict),
+                so the loss recorded for a step is the one it computed its gradients from (before the update).
+                It may also be a function with no arguments that takes one step and returns that loss.
+    metrics:    {name: function()} measured before the update at the first step, every `every` steps
+                and the last one, e.g. {"test_loss": lambda: session.run(loss, test_feed)}; or
+                {name: (node, function(value))}: the node is fetched in the step's own run (the same values,
+                e.g. the same dropout mask, and no extra run), e.g. (probabilities, lambda p: accuracy(p, y)).
+    callback:   callback(history) after every `callback_every` steps, e.g. to redraw a plot.
+    history:    a History to continue (its steps go on counting), e.g. for a "train more" button.
+    blow_up:    also stop when the loss exceeds blow_up × max(first loss, 1).
+    silence_numpy: a diverging run is reported in history.status, not as numpy overflow warnings.
+
+    Training stops early, with history.diverged set to the step, when the loss stops being a finite
+    number (usually: the learning rate is too large).
+
+    Example:
+        history = ds.train.fit(sess, train_op, loss, {x: X, y: Y}, steps=500)
+        history["loss"][0], history["loss"][-1], history.status
+    """
+    metrics = metrics or {}
+    history = History(metrics) if history is None else history
+    every = every or max(1, steps // 50)
+    if history.diverged is not None:
+        history.status = f"stopped: the loss diverged at step {history.diverged}; start afresh"
+        return history
+    same_run = {name: m for name, m in metrics.items() if isinstance(m, tuple)}
+    if callable(train_op) and same_run:
+        raise ValueError(f"fit: metrics {sorted(same_run)} are fetched in the step's own run, which needs a "
+                         "train_op from optimizer.minimize(loss); with a step function, measure them with functions.")
+
+    def one_step(evaluate):
+        """Take one step; return its loss and, at an evaluation step, the same-run metrics' values."""
+        if callable(train_op):
+            return train_op(), []
+        nodes = [node for node, _ in same_run.values()] if evaluate else []
+        results = session.run([train_op, loss, *nodes], feed_dict)
+        return results[1], results[2:]
+
+    first = history["step"][-1] if history["step"] else 0
+    with np.errstate(all="ignore") if silence_numpy else contextlib.nullcontext():
+        for i in range(1, steps + 1):
+            step = first + i
+            evaluate = step == 1 or step % every == 0 or i == steps
+            if evaluate:
+                history["eval_step"].append(step)
+                for name, measure in metrics.items():
+                    if name not in same_run:
+                        history.setdefault(name, []).append(float(measure()))
+            value, fetched = one_step(evaluate)
+            for (name, (_, measure)), result in zip(same_run.items(), fetched):
+                history.setdefault(name, []).append(float(measure(result)))
+            if np.size(value) != 1:
+                raise ValueError(f"fit: the loss has shape {np.shape(value)}, but training needs one number per "
+                                 "step. Reduce it first, e.g. ds.reduce_mean(loss).")
+            value = float(np.reshape(value, ()))
+            history["step"].append(step)
+            history["loss"].append(value)
+            if not math.isfinite(value) or (blow_up and value > blow_up * max(history["loss"][0], 1.0)):
+                history.diverged = step
+                history.status = (f"diverged at step {step}: the loss is {value:.3g}. "
+                                  "Lower the learning rate and start afresh.")
+                return history
+            if callback is not None and i % callback_every == 0:
+                callback(history)
+    losses = history["loss"]
+    history.status = f"{len(losses)} steps" + (f", loss {losses[0]:.4g} → {losses[-1]:.4g}" if losses else "")
+    return history
+
+
+def accuracy(predictions, labels):
+    """The fraction of examples whose predicted class is the true one (numpy arrays in, a float out).
+
+    predictions: class scores (N, C) (probabilities or logits: the largest wins),
+                 or P(class 1) as (N,) or (N, 1) for two classes (above 0.5 means class 1).
+    labels:      integer classes (N,), or one-hot rows (N, C).
+
+    Example:
+        ds.train.accuracy(sess.run(probabilities, {x: X}), y)
+    """
+    p, labels = np.asarray(predictions), np.asarray(labels)
+    predicted = (p.ravel() > 0.5).astype(int) if p.ndim == 1 or p.shape[-1] == 1 else p.argmax(axis=-1)
+    true = labels.argmax(axis=-1) if labels.ndim == 2 and labels.shape[1] > 1 else labels.ravel().astype(int)
+    if predicted.shape != true.shape:
+        raise ValueError(f"accuracy: {predicted.shape[0]} predictions but {true.shape[0]} labels; "
+                         "pass the predictions and labels of the same examples.")
+    return float(np.mean(predicted == true))

@@ -7,9 +7,10 @@
 
 It imports graphviz, matplotlib, tqdm and ipywidgets; the core never imports it.
 """
+from ..train import accuracy  # the one accuracy helper; chapter 6 calls it viz.accuracy
 from .dot import GraphvizNotFound, configure_dot, current_dot, find_dot
 from .plots import plot_accuracy, plot_decision_boundary, plot_history, plot_loss, plot_trajectory
-from .progress import accuracy, fit
+from .progress import fit
 from .render import draw_graph, kind_of, render
 from .summary import summarize
 

@@ -103,3 +103,33 @@ def test_every_data_set_trains(dataset):
     m = PlaygroundModel(dataset, noise=0.0, hidden_layers=1, units=8, learning_rate=0.1)
     m.train(30)
     assert m.diverged is None and m.history["loss"][-1] < m.history["loss"][0]
+
+
+def test_new_data_clears_the_curves_the_history_and_the_progress_bar(playground):
+    playground.train_button.click()
+    assert playground.progress.value == 40 and len(playground.curves.train.get_xdata()) == 40
+    before = bytes(playground.figure.widget.value)
+    playground.controls["dataset"].value = "moons"
+    m = playground.model
+    assert playground.error is None
+    assert m.history["step"] == [] and m.history["loss"] == [] and m.history["test_loss"] == []
+    assert m.history.diverged is None and m.steps_done == 0
+    assert playground.progress.value == 0
+    assert len(playground.curves.train.get_xdata()) == 0 and len(playground.curves.test.get_xdata()) == 0
+    assert playground.curves.ax.get_xlim() == (0, 1)  # not the old run's scale
+    assert "Press Train" in playground.status.value
+    assert bytes(playground.figure.widget.value) != before
+    n = len(m.X) + len(m.X_test)
+    assert sum(len(p.get_offsets()) for p in playground.boundary.points) == n  # the new points
+    playground.train_button.click()
+    assert m.history["step"] == list(range(1, 41))  # counting starts again
+    left, right = playground.curves.ax.get_xlim()
+    bottom, top = playground.curves.ax.get_ylim()
+    assert left <= 1 and right >= 40 and bottom <= min(m.history["loss"]) and top >= max(m.history["loss"])
+
+
+def test_a_new_network_also_clears_the_progress_bar(playground):
+    playground.train_button.click()
+    playground.controls["units"].value = 6
+    assert playground.progress.value == 0 and playground.model.history["loss"] == []
+    assert len(playground.curves.train.get_xdata()) == 0

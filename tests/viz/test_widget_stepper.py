@@ -70,6 +70,33 @@ def test_the_chain_rule_product_is_shown_with_its_numbers(stepper):
     assert "∂loss/∂loss = 1" in stepper.chain_rule.value
 
 
+def test_the_first_step_starts_from_the_seed_and_reads_naturally(stepper):
+    walk = stepper.walk
+    start = walk.explanation()
+    assert start[0] == "Start with the seed: ∂loss/∂loss = 1 (the loss changes one for one with itself)."
+    stepper.next_button.click()  # the loss's own op: square(error)
+    first = walk.explanation()
+    assert first[0] == "Step 1 of 5: Square 'loss', the loss itself"
+    assert first[1] == "upstream  ∂loss/∂loss = 1, the seed"
+    assert "    local derivative: 2·error" in first
+    assert "∂loss/∂error = 1 × (local derivative of Square)" in first
+    assert not any("∂loss/∂loss ×" in line for line in first)  # nothing that reads as circular
+    stepper.next_button.click()  # Sub 'error': now the chain rule with named nodes
+    second = walk.explanation()
+    assert "∂loss/∂a = ∂loss/∂error × ∂error/∂a" in second
+    assert "    ∂error/∂a = 1" in second
+
+
+def test_the_graph_has_the_width_to_itself(stepper):
+    # beside the chain-rule text it was squeezed to about 476 px, its text to about 7 px
+    assert stepper.graph_image in stepper.children  # a row of its own, the chain rule below it
+    assert stepper.graph_image.layout.max_width == "100%"
+    width_pt = float(re.search(r'<svg width="([\d.]+)pt"', bytes(stepper.graph_image.value).decode()).group(1))
+    font_pt = min(float(f) for f in re.findall(r'font-size="([\d.]+)"', bytes(stepper.graph_image.value).decode()))
+    shown = min(width_pt * 4 / 3, 968)  # natural size (1 pt = 4/3 px), at most the notebook's column
+    assert font_pt * 4 / 3 * shown / (width_pt * 4 / 3) >= 11
+
+
 def test_a_node_used_twice_gets_its_gradients_added():
     g = ds.Graph()
     with g.as_default():

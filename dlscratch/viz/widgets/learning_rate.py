@@ -4,8 +4,9 @@ import numpy as np
 
 import dlscratch as ds
 
+from ...train import fit
 from ..plots import CurvesPlot, TrajectoryPlot
-from ._common import OPTIMIZERS, FigureImage, guarded, message_html, new_figure
+from ._common import OPTIMIZERS, FigureImage, Widget, guarded, new_figure
 
 
 class Surface:
@@ -50,17 +51,17 @@ class LearningRateModel:
             loss = surface.fn(a, b)
             train = OPTIMIZERS[self.optimizer](self.learning_rate).minimize(loss)
         session = ds.Session(graph)
-        path, losses, self.diverged = [surface.start], [], None
-        with np.errstate(all="ignore"):  # blowing up is reported as "diverged", never as a numpy warning
-            for step in range(self.steps + 1):
-                # The run gives the loss at the latest point of the path, then takes a step from it.
-                value = float(session.run(loss) if step == self.steps else session.run([train, loss])[1])
-                losses.append(value)
-                if not np.isfinite(value) or value > BLOW_UP * max(losses[0], 1.0):
-                    self.diverged = step
-                    break
-                if step < self.steps:
-                    path.append((float(a.value), float(b.value)))
+        path = [surface.start]  # the point after each step; the loss of each step is that of the point before it
+        history = fit(session, train, loss, {}, self.steps, blow_up=BLOW_UP,
+                      callback=lambda _: path.append((float(a.value), float(b.value))))
+        losses = history["loss"]
+        if history.diverged is None:
+            with np.errstate(all="ignore"):
+                losses = losses + [float(session.run(loss))]  # the loss at the last point
+            blown_up = not np.isfinite(losses[-1]) or losses[-1] > BLOW_UP * max(losses[0], 1.0)
+            self.diverged = self.steps if blown_up else None
+        else:
+            self.diverged = history.diverged - 1  # the steps taken before the loss blew up
         self.path, self.losses = np.array(path), np.array(losses)
         self.message = self._message()
         return self
@@ -80,7 +81,7 @@ def _steps(n):
     return f"{n} step" + ("" if n == 1 else "s")
 
 
-class LearningRateExplorer(widgets.VBox):
+class LearningRateExplorer(Widget):
     """A log-scale learning-rate slider, the number of steps and the optimizer (GD, momentum, Adam):
     the path taken over the loss surface's contours and the loss after each step. Too large a
     learning rate visibly diverges, with a message saying so.
@@ -92,7 +93,6 @@ class LearningRateExplorer(widgets.VBox):
 
     def __init__(self, surface="ravine", learning_rate=0.05, steps=50, optimizer="GD"):
         self.model = LearningRateModel(surface, learning_rate, steps, optimizer)
-        self.error = None
         self.surface = widgets.Dropdown(options=list(SURFACES), value=surface, description="surface")
         self.learning_rate = widgets.FloatLogSlider(value=learning_rate, base=10, min=-3, max=1, step=0.05,
                                                     description="learning rate", readout_format=".3g",
@@ -101,13 +101,12 @@ class LearningRateExplorer(widgets.VBox):
                                        style={"description_width": "90px"})
         self.optimizer = widgets.ToggleButtons(options=list(OPTIMIZERS), value=optimizer,
                                                style={"button_width": "110px"})
-        self.status = widgets.HTML()
         fig, (self.ax_path, self.ax_loss) = new_figure(10, 4.2, columns=2)
         self.curve = CurvesPlot(self.ax_loss, "Loss after each step", "loss", log=True, legend=False)
-        self.figure = FigureImage(fig)
         self.trajectory = None
-        super().__init__([widgets.HBox([self.surface, self.optimizer]),
-                          widgets.HBox([self.learning_rate, self.steps]), self.status, self.figure.widget])
+        figure = FigureImage(fig)
+        super().__init__([widgets.HBox([self.surface, self.optimizer]), widgets.HBox([self.learning_rate, self.steps]),
+                          figure.widget], figure)
         for control in (self.learning_rate, self.steps, self.optimizer):
             control.observe(self._on_change, names="value")
         self.surface.observe(self._on_surface, names="value")
@@ -135,15 +134,14 @@ class LearningRateExplorer(widgets.VBox):
         m.run()
         self.redraw()
 
-    def redraw(self):
+    def draw(self):
         m = self.model
         self.trajectory.update(m.path)
         self.warning.set_visible(m.diverged is not None)
         shown = np.clip(m.losses, 1e-12, None)  # a log axis cannot show 0
         self.curve.update(np.arange(len(shown)), shown)
         self.ax_loss.set_xlim(0, max(m.steps, 1))
-        self.status.value = message_html(m.message, "error" if m.diverged is not None else "info")
-        self.figure.refresh()
+        self.show_status(m.message, "error" if m.diverged is not None else "info")
 
     def __repr__(self):
         return f"<LearningRateExplorer: {self.model.message}>"

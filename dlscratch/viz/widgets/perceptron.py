@@ -4,9 +4,9 @@ import numpy as np
 
 import dlscratch as ds
 
+from ...train import accuracy
 from ..plots import BoundaryPlot, boundary_grid, grid_probabilities
-from ..progress import accuracy
-from ._common import FigureImage, button, guarded, message_html, new_figure
+from ._common import FigureImage, Widget, button, guarded, new_figure
 
 SIGMOID_PARAMS = ("w1", "w2", "b")
 SOFTMAX_PARAMS = ("W11", "W12", "W21", "W22", "b1", "b2")  # Wij: from input i to class j (j = 1 is class 0)
@@ -125,7 +125,7 @@ class PerceptronModel:
         return {name: self.params[name] for name in self.names}
 
 
-class PerceptronPlayground(widgets.HBox):
+class PerceptronPlayground(Widget):
     """Sliders for the weights and bias of a linear classifier, with its decision line, the class
     probabilities as background, and the current loss and accuracy. "Trained optimum" jumps to
     what gradient descent finds. A toggle switches to the softmax version (W and b).
@@ -139,26 +139,29 @@ class PerceptronPlayground(widgets.HBox):
         if X is None:
             X, y = ds.data.red_blue()
         self.model = PerceptronModel(X, y, mode)
-        self.error = None
         self.mode = widgets.ToggleButtons(options=[("sigmoid: w, b", "sigmoid"), ("softmax: W, b", "softmax")],
-                                          value=mode, style={"button_width": "140px"})
+                                          value=mode, style={"button_width": "150px"})
+        # Wide sliders (a track of about 330 px: a 0.1 step is 1.65 px) and a fast redraw keep a drag smooth.
         self.sliders = {name: widgets.FloatSlider(value=0.0, min=-LIMIT, max=LIMIT, step=0.1, description=name,
-                                                  continuous_update=True, readout_format=".1f")
+                                                  continuous_update=True, readout_format=".1f",
+                                                  layout=widgets.Layout(width="470px"),
+                                                  style={"description_width": "40px"})
                         for name in SIGMOID_PARAMS + SOFTMAX_PARAMS}
         self.optimum = button("Trained optimum", "bullseye", "train with gradient descent and jump to the result")
         self.readout = widgets.HTML()
-        self.status = widgets.HTML()
         fig, (ax,) = new_figure(5.6, 4.6)
         self.plot = BoundaryPlot(ax, self.model.xs, self.model.ys, self.model.X, self.model.y,
                                  title="Decision boundary")
         (self.line,) = ax.plot([], [], color="black", linewidth=2, label="decision line")
-        ax.legend(loc="upper right", fontsize=8)
+        legend = ax.legend(loc="upper right", fontsize=8)
         fig.colorbar(self.plot.image, ax=ax, label="P(class 1)", shrink=0.8)
-        self.figure = FigureImage(fig)
+        # Only the background, the line and the title change; the axes, colour bar and points are kept as pixels.
+        figure = FigureImage(fig, moving=[self.plot.image, *self.plot.points, self.line, legend, ax.title])
         self.slider_box = widgets.VBox()
-        controls = widgets.VBox([self.mode, self.slider_box, self.optimum, self.readout, self.status],
-                                layout=widgets.Layout(flex="0 0 330px"))
-        super().__init__([controls, self.figure.widget], layout=widgets.Layout(align_items="flex-start"))
+        controls = widgets.VBox([self.mode, self.slider_box, self.optimum, self.readout],
+                                layout=widgets.Layout(flex="0 0 480px"))
+        super().__init__([widgets.HBox([controls, figure.widget], layout=widgets.Layout(align_items="flex-start"))],
+                         figure)
         self._holding = True
         self._show_params()
         self._holding = False
@@ -197,17 +200,17 @@ class PerceptronPlayground(widgets.HBox):
         self.model.set(**{name: s.value for name, s in self.sliders.items()})
         self.redraw()
 
-    def redraw(self):
+    def draw(self):
         loss, acc = self.model.evaluate()
-        self.plot.update(self.model.probabilities())
+        shape = (len(self.model.ys), len(self.model.xs))
+        self.plot.image.set_data(self.model.probabilities().reshape(shape))  # the line marks the boundary
         line = self.model.decision_line()
         self.line.set_data(*(line if line is not None else ([], [])))
         mode = "sigmoid(w·x + b)" if self.model.mode == "sigmoid" else "softmax(x W + b)"
         self.plot.ax.set_title(f"{mode}: loss {loss:.3f}, accuracy {acc:.0%}")
         self.readout.value = (f"<b>loss</b> (mean cross-entropy) {loss:.4f}<br><b>accuracy</b> {acc:.1%}")
-        self.status.value = "" if line is not None else message_html(
-            "All weights are 0: every point gets the same probability, so there is no decision line.")
-        self.figure.refresh()
+        self.show_status("" if line is not None else
+                         "All weights are 0: every point gets the same probability, so there is no decision line.")
 
     def __repr__(self):
         loss, acc = self.model.evaluate()

@@ -2,13 +2,12 @@
 import time
 
 import ipywidgets as widgets
-import numpy as np
 
 import dlscratch as ds
 
+from ...train import History, accuracy, fit
 from ..plots import BoundaryPlot, CurvesPlot, boundary_grid, grid_probabilities
-from ..progress import accuracy
-from ._common import OPTIMIZERS, FigureImage, button, guarded, message_html, new_figure
+from ._common import OPTIMIZERS, FigureImage, Widget, button, guarded, new_figure
 
 DEFAULT_NOISE = {"blobs": 1.0, "xor": 0.2, "circles": 0.1, "moons": 0.1, "spiral": 0.1}  # ds.data.make's scale
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
@@ -81,9 +80,16 @@ class PlaygroundModel:
         self.session = ds.Session(self.graph)
         self.feed = {self.x: self.X, self.labels: ds.data.one_hot(self.y, 2)}
         self.test_feed = {self.x: self.X_test, self.labels: ds.data.one_hot(self.y_test, 2)}
-        self.history = {k: [] for k in ("step", "loss", "eval_step", "test_loss", "accuracy", "test_accuracy")}
-        self.steps_done, self.diverged = 0, None
+        self.history = History(["test_loss", "accuracy", "test_accuracy"])
         self._new_optimizer()
+
+    @property
+    def steps_done(self):
+        return self.history.steps_done
+
+    @property
+    def diverged(self):
+        return self.history.diverged
 
     def _new_optimizer(self):
         self.optimizer = OPTIMIZERS[self.settings["optimizer"]](self.settings["learning_rate"])
@@ -91,31 +97,14 @@ class PlaygroundModel:
             self.train_op = self.optimizer.minimize(self.total_loss)
 
     def train(self, steps, callback=None, every=None):
-        """Train `steps` steps (fewer if the loss diverges); callback(model) every `every` steps."""
-        if self.diverged is not None:
-            return
-        feed = {**self.feed, self.l2: self.settings["l2"]}
-        h = self.history
-        with np.errstate(all="ignore"):  # divergence is reported in self.message, not as numpy warnings
-            for i in range(1, steps + 1):
-                step = self.steps_done + 1
-                evaluate = step == 1 or step % self.eval_every == 0 or i == steps
-                if evaluate:
-                    test_loss, p_test = self.session.run([self.loss, self.probabilities], self.test_feed)
-                    h["eval_step"].append(step)
-                    h["test_loss"].append(float(test_loss))
-                    h["test_accuracy"].append(accuracy(p_test, self.y_test))
-                _, loss, p = self.session.run([self.train_op, self.loss, self.probabilities], feed)
-                h["step"].append(step)
-                h["loss"].append(float(loss))
-                if evaluate:
-                    h["accuracy"].append(accuracy(p, self.y))
-                self.steps_done = step
-                if not np.isfinite(loss) or loss > BLOW_UP * max(h["loss"][0], 1.0):
-                    self.diverged = step
-                    break
-                if callback is not None and every and i % every == 0:
-                    callback(self)
+        """Train `steps` steps with ds.train.fit (fewer if the loss diverges); callback(model) every `every` steps."""
+        session = self.session
+        metrics = {"test_loss": lambda: session.run(self.loss, self.test_feed),
+                   "accuracy": (self.probabilities, lambda p: accuracy(p, self.y)),  # from the step's own run
+                   "test_accuracy": lambda: accuracy(session.run(self.probabilities, self.test_feed), self.y_test)}
+        fit(session, self.train_op, self.loss, {**self.feed, self.l2: self.settings["l2"]}, steps, metrics=metrics,
+            every=self.eval_every, history=self.history, blow_up=BLOW_UP,
+            callback=None if callback is None else lambda history: callback(self), callback_every=every or 1)
 
     def grid_probabilities(self):
         """P(class 1) over the plot's grid (one run)."""
@@ -143,7 +132,7 @@ def _control(kind, description, **kwargs):
                 layout=widgets.Layout(width="330px"), **kwargs)
 
 
-class TrainingPlayground(widgets.HBox):
+class TrainingPlayground(Widget):
     """A small TensorFlow Playground. Pick a data set (blobs, XOR, circles, moons, spiral) and its
     noise, the train/test split, the hidden layers, units and activation, the learning rate,
     optimizer and L2 strength; then Train (a number of steps, with a progress bar), Step (one
@@ -159,7 +148,6 @@ class TrainingPlayground(widgets.HBox):
                  optimizer="Adam", **settings):
         self.model = PlaygroundModel(dataset, hidden_layers=hidden_layers, units=units, activation=activation,
                                      learning_rate=learning_rate, optimizer=optimizer, **settings)
-        self.error = None
         s = self.model.settings
         self.controls = {
             "dataset": _control(widgets.Dropdown, "data set", options=list(DEFAULT_NOISE), value=s["dataset"]),
@@ -180,24 +168,24 @@ class TrainingPlayground(widgets.HBox):
         self.step_button = button("Step", "step-forward", "one training step")
         self.reset_button = button("Reset", "refresh", "fresh weights, empty history")
         self.progress = widgets.IntProgress(min=0, max=1, value=0, layout=widgets.Layout(width="330px"))
-        self.status = widgets.HTML(layout=widgets.Layout(width="330px"))
         fig, (ax_boundary, ax_loss) = new_figure(8.6, 4.0, columns=2)
         self.boundary = BoundaryPlot(ax_boundary, self.model.xs, self.model.ys, self.model.X, self.model.y,
                                      title="Decision boundary (hollow points: test set)")
         self.curves = CurvesPlot(ax_loss, "Loss (without the L2 term)", "cross-entropy")
-        self.figure = FigureImage(fig)
+        figure = FigureImage(fig)
         panel = widgets.VBox([*self.controls.values(), self.steps,
                               widgets.HBox([self.train_button, self.step_button, self.reset_button]),
-                              self.progress, self.status],
+                              self.progress],
                              layout=widgets.Layout(flex="0 0 345px"))  # the picture must not squeeze the controls
-        super().__init__([panel, self.figure.widget], layout=widgets.Layout(align_items="flex-start"))
+        super().__init__([widgets.HBox([panel, figure.widget], layout=widgets.Layout(align_items="flex-start"))],
+                         figure)
         self._holding = False
         for control in self.controls.values():
             control.observe(self._on_setting, names="value")
         self.train_button.on_click(self._on_train)
         self.step_button.on_click(self._on_step)
         self.reset_button.on_click(self._on_reset)
-        self.redraw(new_data=True)
+        self.start_afresh()
 
     @guarded
     def _on_setting(self, change):
@@ -212,8 +200,10 @@ class TrainingPlayground(widgets.HBox):
                 self.controls["noise"].value = changes["noise"]
             finally:
                 self._holding = False
-        fresh = self.model.configure(**changes)
-        self.redraw(new_data=fresh)
+        if self.model.configure(**changes):
+            self.start_afresh()
+        else:
+            self.redraw()
 
     @guarded
     def _on_train(self, _button=None):
@@ -245,19 +235,25 @@ class TrainingPlayground(widgets.HBox):
     @guarded
     def _on_reset(self, _button=None):
         self.model.reset()
-        self.progress.value = 0
+        self.start_afresh()
+
+    def start_afresh(self):
+        """After new data, a new network or Reset: the new points, empty curves and an empty progress bar."""
+        m = self.model
+        self.boundary.set_data(m.X, m.y, m.X_test, m.y_test)
+        self.boundary.set_grid(m.xs, m.ys)
+        self.progress.max, self.progress.value = 1, 0
         self.redraw()
 
-    def redraw(self, new_data=False):
+    def draw(self):
         m = self.model
-        if new_data:
-            self.boundary.set_data(m.X, m.y, m.X_test, m.y_test)
-            self.boundary.set_grid(m.xs, m.ys)
         self.boundary.update(m.grid_probabilities())
         h = m.history
         self.curves.update(h["step"], h["loss"], h["eval_step"], h["test_loss"])
-        self.status.value = message_html(m.message, "error" if m.diverged is not None else "info")
-        self.figure.refresh()
+        if not h["step"]:  # empty: a plain 0..1 frame, not the old run's scale; training rescales it
+            self.curves.ax.set_xlim(0, 1, auto=True)
+            self.curves.ax.set_ylim(0, 1, auto=True)
+        self.show_status(m.message, "error" if m.diverged is not None else "info")
 
     def __repr__(self):
         return f"<TrainingPlayground: {self.model.message}>"

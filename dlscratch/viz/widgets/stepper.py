@@ -1,14 +1,20 @@
 """Backprop stepper: walk the backward pass one op at a time, in reverse topological order."""
 import html
+import io
+from pathlib import Path
 
 import ipywidgets as widgets
+import matplotlib
 import numpy as np
+import PIL.Image
+import PIL.ImageDraw
+import PIL.ImageFont
 
 import dlscratch as ds
 
 from ..render import draw_graph, render
 from ..summary import summarize
-from ._common import button, guarded, message_html
+from ._common import Widget, button, guarded
 
 # The local derivative of each op with respect to each input, written with the inputs' names.
 LOCAL = {
@@ -91,12 +97,15 @@ class BackpropWalk:
         """The chain rule at the current step, as lines of text."""
         L = self.loss.name
         if self.current is None:
-            return [f"Start at the loss: ∂{L}/∂{L} = 1.",
-                    f"Next: the ops in reverse topological order, {len(self.steps)} of them."]
+            return [f"Start with the seed: ∂{L}/∂{L} = 1 (the loss changes one for one with itself).",
+                    f"Then visit the {len(self.steps)} ops from the loss back to the inputs (reverse topological",
+                    "order). Each multiplies the gradient arriving from above by its own local derivative."]
         step, node = self.current, self.current.node
         before = self.gradients(self.position - 1)
-        lines = [f"Step {self.position} of {len(self.steps)}: {node.op_type} '{node.name}'",
-                 f"upstream  ∂{L}/∂{node.name} = {_inline(step.grad)}"]
+        is_loss = node is self.loss
+        lines = [f"Step {self.position} of {len(self.steps)}: {node.op_type} '{node.name}'"
+                 + (", the loss itself" if is_loss else ""),
+                 f"upstream  ∂{L}/∂{node.name} = " + ("1, the seed" if is_loss else _inline(step.grad))]
         names = [x.name for x in node.inputs]
         local = LOCAL.get(node.op_type, ())
         scalar = all(np.ndim(v) == 0 for v in (*step.inputs, step.output))
@@ -104,9 +113,13 @@ class BackpropWalk:
             if not need or g is None:
                 continue
             lines.append("")
-            lines.append(f"∂{L}/∂{x.name} = ∂{L}/∂{node.name} × ∂{node.name}/∂{x.name}")
+            if is_loss:  # the seed times the loss op's own derivative
+                lines.append(f"∂{L}/∂{x.name} = 1 × (local derivative of {node.op_type})")
+            else:
+                lines.append(f"∂{L}/∂{x.name} = ∂{L}/∂{node.name} × ∂{node.name}/∂{x.name}")
             if i < len(local):
-                lines.append(f"    ∂{node.name}/∂{x.name} = " + local[i].format(*names))
+                lines.append(("    local derivative: " if is_loss else f"    ∂{node.name}/∂{x.name} = ")
+                             + local[i].format(*names))
             if scalar:
                 d = _local_derivative(step, i)
                 if d is not None:
@@ -134,9 +147,9 @@ def _local_derivative(step, i):
     return result[i] if i < len(result) else None
 
 
-class BackpropStepper(widgets.VBox):
+class BackpropStepper(Widget):
     """Next / Previous walk the backward pass of a small graph in reverse topological order. The drawing
-    highlights the op being processed and shows the gradients filled in so far (red rows); beside it,
+    highlights the op being processed and shows the gradients filled in so far (red rows); below it,
     the chain-rule product computed at that step.
 
     Example (the last line of a cell):
@@ -147,18 +160,18 @@ class BackpropStepper(widgets.VBox):
     def __init__(self, loss, feed_dict=None, session=None, rankdir="LR"):
         self.walk = BackpropWalk(loss, feed_dict, session)
         self.rankdir = rankdir
-        self.error = None
         self.previous_button = button("Previous", "arrow-left", "undo the last step")
         self.next_button = button("Next", "arrow-right", "process the next op", "primary")
         self.start_button = button("Start", "fast-backward", "back to the loss")
         self.end_button = button("End", "fast-forward", "every step at once")
         self.title = widgets.HTML()
-        self.chain_rule = widgets.HTML(layout=widgets.Layout(min_width="320px"))
-        self.graph_image = widgets.Image(format="svg+xml")
-        self.status = widgets.HTML()
+        self.chain_rule = widgets.HTML()
+        # The graph gets the notebook's width to itself, at its natural size at most: text stays readable.
+        self.graph_image = widgets.Image(format="svg+xml", layout=widgets.Layout(max_width="100%", height="auto",
+                                                                                 align_self="flex-start"))
         self.source = ""  # the DOT source now shown, for tests and for the curious
         buttons = widgets.HBox([self.start_button, self.previous_button, self.next_button, self.end_button])
-        super().__init__([buttons, self.title, widgets.HBox([self.graph_image, self.chain_rule]), self.status])
+        super().__init__([buttons, self.title, self.graph_image, self.chain_rule])
         self.next_button.on_click(lambda _: self._go(self.walk.position + 1))
         self.previous_button.on_click(lambda _: self._go(self.walk.position - 1))
         self.start_button.on_click(lambda _: self._go(0))
@@ -185,16 +198,35 @@ class BackpropStepper(widgets.VBox):
         digraph = walk.digraph(rankdir=self.rankdir)
         self.source = digraph.source
         self.graph_image.value = render(digraph, "svg")
-        current = walk.current
-        self.title.value = (f"<b>Step {walk.position} of {len(walk.steps)}</b>: "
-                            + (f"processing {html.escape(current.node.op_type)} '{html.escape(current.node.name)}'"
-                               if current else "the start: only the loss's own gradient, 1, is known"))
+        self.title.value = "<b>{}</b>:{}".format(*(html.escape(part) for part in self._title_text().split(":", 1)))
         lines = "\n".join(html.escape(line) for line in walk.explanation())
         self.chain_rule.value = f'<pre style="font-size:12px; line-height:1.35">{lines}</pre>'
         self.previous_button.disabled = self.start_button.disabled = walk.position == 0
         self.next_button.disabled = self.end_button.disabled = walk.position == len(walk.steps)
-        self.status.value = "" if walk.position < len(walk.steps) else message_html(
-            "Done: every gradient is known. These are the numbers ds.compute_gradients gives.", "good")
+        self.show_status("" if walk.position < len(walk.steps) else
+                         "Done: every gradient is known. These are the numbers ds.compute_gradients gives.", "good")
+
+    def picture(self):
+        """The graph as a PNG, with the title and the chain-rule lines under it."""
+        graph = PIL.Image.open(io.BytesIO(render(self.walk.digraph(rankdir=self.rankdir), "png"))).convert("RGB")
+        lines = ([self._title_text(), ""] if self.walk.current is None else []) + self.walk.explanation()
+        font = PIL.ImageFont.truetype(str(Path(matplotlib.get_data_path(), "fonts/ttf/DejaVuSansMono.ttf")), 13)
+        line_height, margin = 18, 10
+        width = max(graph.width, max(int(font.getlength(line)) for line in lines) + 2 * margin)
+        picture = PIL.Image.new("RGB", (width, graph.height + line_height * len(lines) + 2 * margin), "white")
+        picture.paste(graph, (0, 0))
+        draw = PIL.ImageDraw.Draw(picture)
+        for k, line in enumerate(lines):
+            draw.text((margin, graph.height + margin + k * line_height), line, fill="#111827", font=font)
+        buffer = io.BytesIO()
+        picture.save(buffer, format="png")
+        return buffer.getvalue()
+
+    def _title_text(self):
+        walk, current = self.walk, self.walk.current
+        return f"Step {walk.position} of {len(walk.steps)}: " + (
+            f"processing {current.node.op_type} '{current.node.name}'" if current
+            else "the start, before any op")
 
     def __repr__(self):
         return f"<BackpropStepper: step {self.walk.position} of {len(self.walk.steps)}>"
