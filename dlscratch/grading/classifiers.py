@@ -4,9 +4,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..core.graph import Graph, Variable, placeholder
-from ..core.ops import log, matmul, multiply, negative, reduce_sum, softmax
-from ..core.session import Session
+from ..core import Graph, Session, Variable, log, matmul, multiply, negative, placeholder, reduce_sum, softmax
 from ..data import one_hot, red_blue, xor_clusters
 from ..nn import mlp
 from ..train import accuracy as fraction_correct

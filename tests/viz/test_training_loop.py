@@ -164,7 +164,7 @@ def test_the_explorer_trains_with_the_loop(monkeypatch):
 
 
 def test_grading_trains_the_classifiers_with_the_loop(monkeypatch):
-    from dlscratch.core.gradients import backprop
+    from dlscratch.core import backprop
     spy = Spy(monkeypatch, classifiers)
     result = classifiers.train(classifiers.perceptron, 30, 0.01, lambda loss, values: backprop(loss, values))
     assert spy.calls == 1 and result.error is None and len(result.losses) == 30
