@@ -7,10 +7,12 @@ loop of the library (viz.fit's progress bar, the widgets, grading) is this one.
 """
 import contextlib
 import math
+import numbers
 
 import numpy as np
 
-from .core import GraphError, Operation, Variable, backprop, topological_order
+from .core import GraphError, Node, Operation, ShapeError, Variable, backprop, topological_order
+from .core.errors import describe
 
 
 class TrainStep(Operation):
@@ -20,45 +22,88 @@ class TrainStep(Operation):
 
     def __init__(self, optimizer, loss, var_list, name=None):
         self.optimizer, self.var_list = optimizer, tuple(var_list)
-        super().__init__(type(optimizer).__name__, (loss,), name=name or "train")
+        rate = optimizer.learning_rate
+        inputs = (loss, rate) if isinstance(rate, Node) else (loss,)  # a node's rate is computed in the same run
+        super().__init__(type(optimizer).__name__, inputs, name=name or "train")
 
     def compute(self, values):
         grads = backprop(self.inputs[0], values, self.var_list)
-        self.optimizer.apply_gradients([(grads.get(v), v) for v in self.var_list])
+        self.optimizer.apply_gradients([(grads.get(v), v) for v in self.var_list], self._rate(values))
         return None
+
+    def _rate(self, values):
+        rate = self.optimizer.learning_rate
+        if not isinstance(rate, Node):
+            return rate
+        if rate not in values:
+            raise GraphError(f"the learning rate of {describe(self)} became {describe(rate)} after minimize(); "
+                             "call minimize() again to train with it.")
+        value = values[rate]
+        if np.ndim(value) != 0:
+            raise ShapeError(f"the learning rate {describe(rate)} of {describe(self)} has shape "
+                             f"{np.shape(value)}; it must be a single number (shape ()).")
+        return float(value)  # a Python float keeps float32 Variables float32
 
 
 class Optimizer:
     def __init__(self, learning_rate):
-        self.learning_rate = learning_rate
+        if not isinstance(learning_rate, Node) and (
+                not isinstance(learning_rate, numbers.Real) or isinstance(learning_rate, bool)):
+            raise TypeError(f"learning_rate must be a number or a node (e.g. a placeholder fed a new value "
+                            f"each step), not {learning_rate!r}.")
+        self.learning_rate = learning_rate  # a number, or a node evaluated in each training run
         self.iterations = 0
         self.slots = {}  # per-Variable state, e.g. momentum
 
     def minimize(self, loss, var_list=None, name=None):
-        """An op that updates `var_list` (default: every trainable Variable the loss depends on)."""
+        """An op that updates `var_list` (default: every trainable Variable the loss depends on).
+
+        As in TensorFlow 1, a Variable named in `var_list` is updated even if it is not
+        trainable, and a `var_list` the loss does not depend on at all is an error.
+        """
+        if not isinstance(loss, Node):
+            raise TypeError(f"minimize() needs the loss as a graph node, not a {type(loss).__name__}.")
+        behind_loss = topological_order([loss])
         if var_list is None:
-            var_list = [n for n in topological_order([loss]) if isinstance(n, Variable) and n.trainable]
-        if not var_list:
-            raise GraphError(f"the loss {loss.name!r} depends on no trainable Variable, so there is "
-                             "nothing to train. Build the model from ds.Variable(...) parameters.")
+            var_list = [n for n in behind_loss if isinstance(n, Variable) and n.trainable]
+            if not var_list and not any(v.trainable for v in loss.graph.variables):
+                raise ValueError(f"No variables to optimize: the graph of the loss {describe(loss)} has no "
+                                 "trainable Variable. Build the model from ds.Variable(...) parameters.")
+        var_list = list(var_list)
+        for v in var_list:
+            if not isinstance(v, Variable):
+                raise TypeError(f"minimize() can only update Variables, but var_list holds {v!r}. "
+                                "Make it a ds.Variable, or leave it out of var_list.")
+        connected = set(behind_loss)
+        if not any(v in connected for v in var_list):
+            names = f"any of [{', '.join(describe(v) for v in var_list)}]" if var_list else "any trainable Variable"
+            raise ValueError(f"No gradients provided for any variable: the loss {describe(loss)} does not "
+                             f"depend on {names}. Pass the Variables the loss is computed from.")
         return TrainStep(self, loss, var_list, name)
 
-    def apply_gradients(self, grads_and_vars):
-        """Update each Variable from its gradient (None means: leave it alone)."""
+    def apply_gradients(self, grads_and_vars, learning_rate=None):
+        """Update each Variable from its gradient (None means: leave it alone).
+
+        `learning_rate`, if given, is this step's rate (a TrainStep passes the value of a node rate).
+        """
+        rate = self.learning_rate if learning_rate is None else learning_rate
+        if isinstance(rate, Node):
+            raise TypeError(f"the learning rate is the node {describe(rate)}: pass its value as "
+                            "apply_gradients(grads_and_vars, learning_rate=value), or run minimize()'s op.")
         self.iterations += 1
         for grad, var in grads_and_vars:
             if grad is not None:
-                var.value = self.updated(var, var.value, grad)
+                var.value = self.updated(var, var.value, grad, rate)
 
-    def updated(self, var, value, grad):
+    def updated(self, var, value, grad, learning_rate):
         raise NotImplementedError
 
 
 class GradientDescentOptimizer(Optimizer):
     """w <- w - learning_rate * grad"""
 
-    def updated(self, var, value, grad):
-        return value - self.learning_rate * grad
+    def updated(self, var, value, grad, learning_rate):
+        return value - learning_rate * grad
 
 
 class MomentumOptimizer(Optimizer):
@@ -68,11 +113,11 @@ class MomentumOptimizer(Optimizer):
         super().__init__(learning_rate)
         self.momentum = momentum
 
-    def updated(self, var, value, grad):
+    def updated(self, var, value, grad, learning_rate):
         velocity = self.slots.get(var)
         velocity = grad if velocity is None else self.momentum * velocity + grad
         self.slots[var] = velocity
-        return value - self.learning_rate * velocity
+        return value - learning_rate * velocity
 
 
 class AdamOptimizer(Optimizer):
@@ -82,14 +127,14 @@ class AdamOptimizer(Optimizer):
         super().__init__(learning_rate)
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
 
-    def updated(self, var, value, grad):
+    def updated(self, var, value, grad, learning_rate):
         m, v = self.slots.get(var, (0.0, 0.0))
         m = self.beta1 * m + (1 - self.beta1) * grad
         v = self.beta2 * v + (1 - self.beta2) * grad * grad
         self.slots[var] = (m, v)
         t = self.iterations
         # math.sqrt gives a Python float, which keeps float32 variables float32 (np.sqrt would upcast)
-        step = self.learning_rate * math.sqrt(1 - self.beta2 ** t) / (1 - self.beta1 ** t)
+        step = learning_rate * math.sqrt(1 - self.beta2 ** t) / (1 - self.beta1 ** t)
         return value - step * m / (np.sqrt(v) + self.epsilon)
 
 
