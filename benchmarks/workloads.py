@@ -57,7 +57,7 @@ def dlscratch_step(X, C, params, activation, lr, reduction):
         if reduction == "composite":
             loss = ds.negative(ds.reduce_sum(ds.multiply(c, ds.log(ds.softmax(h)))))
         else:
-            loss = ds.nn.softmax_cross_entropy(h, c, reduction=reduction)
+            loss = ds.nn.softmax_cross_entropy(labels=c, logits=h, reduction=reduction)
         train = ds.train.GradientDescentOptimizer(lr).minimize(loss)
         session, feed = ds.Session(), {x: X, c: C}
     return lambda: session.run([train, loss], feed)[1]

@@ -1,4 +1,7 @@
-"""Layers, losses and regularisers built from the core ops."""
+"""Layers, losses and regularisers built from the core ops.
+
+As in TensorFlow 1, the activation and loss ops are also here: ds.nn.relu, ds.nn.softmax_cross_entropy_with_logits.
+"""
 import numpy as np
 
 from .core import (
@@ -11,6 +14,7 @@ from .core import (
     describe,
     get_default_graph,
     log,
+    log_softmax,  # noqa: F401  (ds.nn.log_softmax, as in TensorFlow)
     matmul,
     multiply,
     negative,
@@ -20,6 +24,7 @@ from .core import (
     register_op,
     relu,
     sigmoid,
+    softmax,  # noqa: F401  (ds.nn.softmax, as in TensorFlow)
     softmax_cross_entropy_with_logits,
     square,
     subtract,
@@ -123,9 +128,10 @@ def cross_entropy(probabilities, labels, reduction="sum", epsilon=1e-12):
     return _reduce(per_example, reduction)
 
 
-def softmax_cross_entropy(logits, labels, reduction="mean"):
+def softmax_cross_entropy(*, labels, logits, reduction="mean"):
     """Cross-entropy straight from logits, with the fused, numerically stable op.
 
+    `labels=` and `logits=` are named, as in TensorFlow, so they cannot be swapped by accident.
     "sum" and "mean" give one node, SoftmaxCrossEntropyLoss, worth
     reduce_sum/reduce_mean(softmax_cross_entropy_with_logits(...)) and cheaper to run.
     """

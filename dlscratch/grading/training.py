@@ -22,7 +22,7 @@ def check_cross_entropy(cross_entropy, logits, labels):
     graph = Graph()
     with graph.as_default():
         z, c = Variable(logits, name="logits"), constant(labels, name="labels")
-        reference = softmax_cross_entropy(z, c, reduction="sum")
+        reference = softmax_cross_entropy(labels=c, logits=z, reduction="sum")
         with quietly() as caught, \
                 student_code(where, "logits and labels are graph nodes: combine them with ds ops."):
             loss = cross_entropy(z, c)
@@ -115,7 +115,7 @@ def _training_problem(data, seed=0):
             logits = classifiers.perceptron_logits(x, seed)
         else:
             logits = mlp(x, [2, 2], activation="sigmoid", seed=seed)
-        loss = softmax_cross_entropy(logits, c, reduction="sum")
+        loss = softmax_cross_entropy(labels=c, logits=logits, reduction="sum")
     feed = {x: X, c: one_hot(y, 2)}
     return loss, graph.trainable_variables(), feed, lambda: classifiers.accuracy(graph, logits, x, X, y)
 

@@ -131,7 +131,7 @@ def test_unknown_reduction_is_rejected():
 def test_softmax_cross_entropy_matches_cross_entropy_of_softmax():
     logits = np.random.default_rng(0).normal(size=(4, 3))
     labels = np.eye(3)[[0, 2, 1, 1]]
-    fused = run(ds.nn.softmax_cross_entropy(logits, labels))
+    fused = run(ds.nn.softmax_cross_entropy(labels=labels, logits=logits))
     plain = run(ds.nn.cross_entropy(ds.softmax(logits), labels, reduction="mean"))
     np.testing.assert_allclose(fused, plain, rtol=1e-12)
 
@@ -143,7 +143,7 @@ def test_softmax_cross_entropy_is_one_fused_node_equal_to_the_reduced_per_exampl
     logits = ds.Variable(rng.normal(size=(6, 3)).astype(dtype), name="logits")
     labels = ds.placeholder((None, 3), dtype, name="labels")
     feed = {labels: np.eye(3, dtype=dtype)[[0, 2, 1, 1, 0, 2]]}
-    fused = ds.nn.softmax_cross_entropy(logits, labels, reduction=reduction)
+    fused = ds.nn.softmax_cross_entropy(labels=labels, logits=logits, reduction=reduction)
     composite = reduce(ds.softmax_cross_entropy_with_logits(labels=labels, logits=logits))
     assert fused.op_type == "SoftmaxCrossEntropyLoss" and fused.inputs == (labels, logits)
     value, expected = ds.Session().run([fused, composite], feed)
@@ -159,7 +159,7 @@ def test_softmax_cross_entropy_is_one_fused_node_equal_to_the_reduced_per_exampl
 def test_softmax_cross_entropy_mean_counts_the_examples_of_broadcast_inputs(labels_shape, logits_shape):
     rng = np.random.default_rng(5)
     labels, logits = rng.uniform(0.1, 1, labels_shape), ds.Variable(rng.normal(size=logits_shape), name="z")
-    fused = ds.nn.softmax_cross_entropy(logits, labels, reduction="mean")
+    fused = ds.nn.softmax_cross_entropy(labels=labels, logits=logits, reduction="mean")
     composite = ds.reduce_mean(ds.softmax_cross_entropy_with_logits(labels=labels, logits=logits))
     np.testing.assert_allclose(*run([fused, composite]), rtol=1e-12)
     np.testing.assert_allclose(ds.compute_gradients(fused, wrt=[logits])[logits],
@@ -168,7 +168,7 @@ def test_softmax_cross_entropy_mean_counts_the_examples_of_broadcast_inputs(labe
 
 def test_softmax_cross_entropy_stays_finite_for_huge_logits():
     logits = ds.Variable(np.array([[1000.0, -1000.0], [0.0, 1000.0]]), name="logits")
-    loss = ds.nn.softmax_cross_entropy(logits, np.array([[0.0, 1.0], [1.0, 0.0]]), reduction="sum")
+    loss = ds.nn.softmax_cross_entropy(labels=np.array([[0.0, 1.0], [1.0, 0.0]]), logits=logits, reduction="sum")
     np.testing.assert_allclose(run(loss), 3000.0)
     grad = ds.compute_gradients(loss, wrt=[logits])[logits]
     np.testing.assert_allclose(grad, [[1.0, -1.0], [-1.0, 1.0]])
@@ -177,7 +177,7 @@ def test_softmax_cross_entropy_stays_finite_for_huge_logits():
 def test_softmax_cross_entropy_rule_works_without_the_forward_pass_saved_work():
     # e.g. a rule called by hand with an OpContext a student built: the softmax is recomputed
     labels, logits = ds.constant(np.eye(2)), ds.Variable(np.array([[2.0, 0.0], [0.0, 1.0]]), name="logits")
-    loss = ds.nn.softmax_cross_entropy(logits, labels, reduction="mean")
+    loss = ds.nn.softmax_cross_entropy(labels=labels, logits=logits, reduction="mean")
     ctx = ds.OpContext(loss, (labels.value, logits.value), run(loss), (False, True))
     _, d_logits = ds.gradient_rule(loss.op_type)(ctx, np.ones(()))
     np.testing.assert_allclose(d_logits, ds.compute_gradients(loss, wrt=[logits])[logits], rtol=1e-12)

@@ -164,7 +164,7 @@ def test_softmax_cross_entropy_with_broadcast_labels(shape, seed):
 
 
 def fused_loss(reduction):
-    return lambda labels, logits: ds.nn.softmax_cross_entropy(logits, labels, reduction=reduction)
+    return lambda labels, logits: ds.nn.softmax_cross_entropy(labels=labels, logits=logits, reduction=reduction)
 
 
 @FAST

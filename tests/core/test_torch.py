@@ -96,7 +96,7 @@ def test_softmax_cross_entropy_with_logits_matches_torch_cross_entropy():
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
 def test_fused_softmax_cross_entropy_loss_matches_torch_cross_entropy(reduction):
     logits, labels = uniform((5, 4), -3, 3), RNG.uniform(0, 2, size=(5, 4))  # labels need not sum to 1
-    compare(lambda lab, log: ds.nn.softmax_cross_entropy(log, lab, reduction=reduction),
+    compare(lambda lab, log: ds.nn.softmax_cross_entropy(labels=lab, logits=log, reduction=reduction),
             lambda lab, log: F.cross_entropy(log, lab, reduction=reduction), labels, logits)
 
 
@@ -104,7 +104,7 @@ def test_softmax_cross_entropy_with_one_hot_labels_and_class_indices():
     logits = uniform((6, 3), -3, 3)
     y = np.array([0, 2, 1, 1, 0, 2])
     x = ds.Variable(logits, name="logits")
-    loss = ds.nn.softmax_cross_entropy(x, ds.data.one_hot(y, 3))  # mean over the batch
+    loss = ds.nn.softmax_cross_entropy(labels=ds.data.one_hot(y, 3), logits=x)  # mean over the batch
     t = torch.tensor(logits, requires_grad=True)
     expected = F.cross_entropy(t, torch.tensor(y))
     expected.backward()

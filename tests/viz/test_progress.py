@@ -16,7 +16,7 @@ def problem(lr=0.5, optimizer=ds.train.GradientDescentOptimizer):
         t = ds.placeholder(shape=(None, 2), name="t")
         logits = ds.nn.dense(x, 2, seed=0)
         p = ds.softmax(logits)
-        loss = ds.nn.softmax_cross_entropy(logits, t)
+        loss = ds.nn.softmax_cross_entropy(labels=t, logits=logits)
         train = optimizer(lr).minimize(loss)
     X, y = ds.data.red_blue(20)
     Xt, yt = ds.data.red_blue(10, seed=1)

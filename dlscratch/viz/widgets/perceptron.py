@@ -41,7 +41,7 @@ class PerceptronModel:
             self.W = ds.Variable(np.zeros((2, 2)), name="W")
             self.b2 = ds.Variable(np.zeros(2), name="b2")
             logits = self.x @ self.W + self.b2
-            softmax_loss = ds.nn.softmax_cross_entropy(logits, self.one_hot)
+            softmax_loss = ds.nn.softmax_cross_entropy(labels=self.one_hot, logits=logits)
             self.heads = {"sigmoid": (p1, sigmoid_loss, [self.w]),
                           "softmax": (ds.softmax(logits), softmax_loss, [self.W])}
             # A little L2 keeps the optimum finite when the classes can be separated perfectly.

@@ -75,7 +75,7 @@ class PlaygroundModel:
             sizes = [s["units"]] * s["hidden_layers"] + [2]
             logits = ds.nn.mlp(self.x, sizes, activation=s["activation"], seed=s["seed"])
             self.probabilities = ds.softmax(logits, name="probabilities")
-            self.loss = ds.nn.softmax_cross_entropy(logits, self.labels)
+            self.loss = ds.nn.softmax_cross_entropy(labels=self.labels, logits=logits)
             self.total_loss = self.loss + ds.nn.l2_regularizer(self.l2, ds.nn.weights(self.graph))
         self.session = ds.Session(self.graph)
         self.feed = {self.x: self.X, self.labels: ds.data.one_hot(self.y, 2)}
