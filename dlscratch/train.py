@@ -11,8 +11,7 @@ import numbers
 
 import numpy as np
 
-from .core import GraphError, Node, Operation, ShapeError, Variable, backprop, topological_order
-from .core.errors import describe
+from .core import GraphError, Node, Operation, ShapeError, Variable, backprop, describe, topological_order
 
 
 class TrainStep(Operation):

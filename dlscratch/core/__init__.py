@@ -26,17 +26,27 @@ from .graph import (
     Placeholder,
     Variable,
     constant,
+    float16,
+    float32,
+    float64,
     get_default_graph,
+    global_variables_initializer,
+    int32,
+    int64,
     name_scope,
     placeholder,
     placeholder_with_default,
     reset_default_graph,
     to_node,
+    zeros,
 )
 from .ops import (
     add,
+    argmax,
+    cast,
     clip_by_value,
     divide,
+    equal,
     exp,
     log,
     log_softmax,
@@ -67,7 +77,7 @@ from .registry import (
     register_op,
     unbroadcast,
 )
-from .session import RunValues, Session
+from .session import InteractiveSession, RunValues, Session, get_default_session
 from .traversal import topological_order
 
 __all__ = [
@@ -77,14 +87,16 @@ __all__ = [
     # the graph
     "Graph", "Node", "Operation", "Placeholder", "Variable", "Constant",
     "get_default_graph", "reset_default_graph", "name_scope", "placeholder", "placeholder_with_default",
-    "constant", "to_node",
+    "constant", "to_node", "zeros", "global_variables_initializer",
+    "float16", "float32", "float64", "int32", "int64",
     # ops
     "add", "subtract", "multiply", "divide", "negative", "square", "pow", "matmul", "sigmoid", "tanh", "relu",
     "exp", "log", "clip_by_value", "softmax", "log_softmax", "softmax_cross_entropy_with_logits",
-    "reduce_sum", "reduce_mean", "transpose", "reshape",
+    "reduce_sum", "reduce_mean", "transpose", "reshape", "argmax", "equal", "cast",
     # defining ops and their gradients
     "OPS", "Op", "OpContext", "register_op", "op_class", "gradient_rule", "register_gradient",
     "override_gradients", "unbroadcast",
     # running and differentiating
-    "Session", "RunValues", "topological_order", "backprop", "gradients", "compute_gradients", "input_gradients",
+    "Session", "InteractiveSession", "get_default_session", "RunValues", "topological_order", "backprop",
+    "gradients", "compute_gradients", "input_gradients",
 ]

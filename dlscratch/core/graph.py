@@ -99,6 +99,7 @@ class Graph:
     def variables(self):
         return [n for n in self.nodes if isinstance(n, Variable)]
 
+    @property
     def trainable_variables(self):
         return [v for v in self.variables if v.trainable]
 
@@ -139,6 +140,10 @@ class Node:
 
     def __repr__(self):
         return f"<{type(self).__name__} {describe(self)}>"
+
+    def eval(self, feed_dict=None, session=None):
+        """This node's value, computed by `session` or the default session (TensorFlow 1's tensor.eval())."""
+        return _session(self, session, "eval").run(self, feed_dict)
 
     def check_feed(self, value):
         """A value fed for this node (TensorFlow lets you feed any node), as an array of its shape if known."""
@@ -243,14 +248,23 @@ def _as_array(value, what):
 
 
 class Variable(Node):
-    """A value that persists across runs; trainable Variables are what optimizers update."""
+    """A value that persists across runs; trainable Variables are what optimizers update.
+
+    `initial_value` is a number, an array or a constant node such as ds.zeros([2, 3]).
+    """
 
     op_type = "Variable"
 
     def __init__(self, initial_value, name=None, trainable=True, dtype=None):
         super().__init__(name=name)
+        if isinstance(initial_value, Constant):
+            initial_value = initial_value.value
+        elif isinstance(initial_value, Node):
+            raise GraphError(f"Variable {self.name!r} got the node {describe(initial_value)} as its initial "
+                             "value; give it a number, an array or a constant node (ds.zeros, ds.constant).")
         value = _as_array(initial_value, f"Variable {name or ''}".strip())
         self.value = value.astype(dtype) if dtype is not None else value.copy()
+        self.initial_value = self.value.copy()  # what ds.global_variables_initializer() restores
         self.trainable = trainable
 
     @property
@@ -296,6 +310,39 @@ class Operation(Node):
         self.op_type = op_type
         self.attrs = attrs or {}
         super().__init__(inputs, name=name)
+        self.shape = _static_shape(self)
+
+    def run(self, feed_dict=None, session=None):
+        """Run this op in `session` or the default session (TensorFlow 1's op.run())."""
+        _session(self, session, "run").run(self, feed_dict)
+
+
+def _static_shape(node):
+    """The output's shape as far as it is known before running (None for a size known only then),
+    or None if not even the number of axes is known: the op's `infer_shape` works it out."""
+    from .registry import OPS
+    op = OPS.get(node.op_type)
+    shapes = [getattr(x, "shape", None) for x in node.inputs]
+    if op is None or any(s is None for s in shapes):
+        return None
+    try:
+        shape = op.infer_shape([tuple(s) for s in shapes], node.attrs)
+    except (ValueError, TypeError, IndexError):  # shapes that do not fit: the run explains it
+        return None
+    return None if shape is None else tuple(shape)
+
+
+def _session(node, session, method):
+    from .session import get_default_session
+    session = session or get_default_session()
+    if session is None:
+        raise GraphError(f"cannot {method} {describe(node)}: no session is the default. Create a "
+                         f"ds.InteractiveSession() first, run it inside `with ds.Session():`, or pass "
+                         f"session=... (or use session.run({node.name})).")
+    if node.graph is not session.graph:
+        raise GraphError(f"cannot {method} {describe(node)} in the default session: the node belongs to another "
+                         f"graph than the session's. Pass session=... for the node's graph.")
+    return session
 
 
 def to_node(value, op_type="op", position=0):
@@ -307,11 +354,32 @@ def to_node(value, op_type="op", position=0):
     return Constant(_as_array(value, f"{op_type} input #{position + 1}"))
 
 
-def placeholder(shape=None, dtype=None, name=None):
+# dtypes, named as in TensorFlow: ds.float32 is numpy's float32
+float16, float32, float64 = np.float16, np.float32, np.float64
+int32, int64 = np.int32, np.int64
+
+
+def placeholder(dtype=None, shape=None, name=None):
     """A node whose value is fed at run time: `session.run(y, {x: value})`.
 
     `shape` may contain None for "any size", e.g. (None, 2) for a batch of 2-D points.
+    TensorFlow 1's order, placeholder(ds.float32, (None, 2)), works; so does the shape alone
+    or first, placeholder((None, 2)), since a shape (a tuple or list) is never a dtype.
     """
+    if isinstance(dtype, (tuple, list)) and not isinstance(shape, (tuple, list)):
+        dtype, shape = shape, dtype  # placeholder(shape) or placeholder(shape, dtype)
+    if shape is not None and (not isinstance(shape, (tuple, list)) or
+                              not all(d is None or (isinstance(d, numbers.Integral) and d >= 0) for d in shape)):
+        raise TypeError(f"placeholder() got the shape {shape!r}; a shape is a tuple or list of sizes, "
+                        "None for any size, e.g. placeholder(ds.float32, (None, 2)).")
+    if dtype is not None:
+        try:
+            kind = np.dtype(dtype).kind
+        except TypeError:
+            kind = None
+        if kind not in ("f", "i", "u", "b"):
+            raise TypeError(f"placeholder() got the dtype {dtype!r}; give a numeric dtype such as ds.float32, "
+                            "e.g. placeholder(ds.float32, (None, 2)).")
     return Placeholder(shape=shape, dtype=dtype, name=name)
 
 
@@ -325,3 +393,28 @@ def placeholder_with_default(default, shape=None, name=None):
 def constant(value, name=None):
     """A node with a fixed value."""
     return Constant(value, name=name)
+
+
+def zeros(shape, dtype=float32, name=None):
+    """A constant of zeros; float32 unless told otherwise, as in TensorFlow (ds.Variable(ds.zeros([3])))."""
+    return Constant(np.zeros(shape, dtype), name=name or "zeros")
+
+
+class Initializer(Operation):
+    """Running it sets each Variable back to its initial value."""
+
+    changes_state = True
+
+    def __init__(self, variables, name=None):
+        self.variables = tuple(variables)
+        super().__init__("Initializer", (), name=name or "init")
+
+    def compute(self, values):
+        for v in self.variables:
+            v.value = v.initial_value.copy()
+
+
+def global_variables_initializer():
+    """TensorFlow 1's init op. Our Variables hold a value from the start, so running it
+    is needed only to start again: it resets every Variable of the graph to its initial value."""
+    return Initializer(get_default_graph().variables)

@@ -15,12 +15,44 @@ from .errors import GraphError, format_shape
 from .registry import Op, ones_vector, register_op, unbroadcast
 
 
+def _broadcast(a, b):
+    """numpy's broadcasting of two static shapes, where None is a size known only at run time."""
+    a, b = (1,) * (len(b) - len(a)) + tuple(a), (1,) * (len(a) - len(b)) + tuple(b)
+    out = []
+    for m, n in zip(a, b):
+        if m == 1 or m == n:
+            out.append(n)
+        elif n == 1:
+            out.append(m)
+        elif m is None or n is None:
+            out.append(m if n is None else n)
+        else:
+            raise ValueError(f"sizes {m} and {n} do not broadcast")
+    return tuple(out)
+
+
+def _without_axes(shape, axis, keepdims=False):
+    """A shape after reducing over `axis` (an int, a tuple, or None for every axis)."""
+    axes = range(len(shape)) if axis is None else [a % len(shape) for a in np.atleast_1d(axis)]
+    return tuple(1 if i in axes else n for i, n in enumerate(shape) if keepdims or i not in axes)
+
+
 class _Broadcasting(Op):
     @staticmethod
     def explain(shapes, attrs):
         a, b = (format_shape(s) for s in shapes)
         return (f"shapes {a} and {b} cannot be broadcast together. numpy lines shapes up from the "
                 "right and each pair of sizes must be equal or 1; reshape or transpose one input")
+
+    @staticmethod
+    def infer_shape(shapes, attrs):
+        return _broadcast(*shapes)
+
+
+class _Elementwise(Op):
+    @staticmethod
+    def infer_shape(shapes, attrs):
+        return shapes[0]
 
 
 # --- arithmetic ---------------------------------------------------------------
@@ -78,7 +110,7 @@ class Div(_Broadcasting):
 
 
 @register_op
-class Neg(Op):
+class Neg(_Elementwise):
     @staticmethod
     def forward(ctx, x):
         return -x
@@ -89,7 +121,7 @@ class Neg(Op):
 
 
 @register_op
-class Square(Op):
+class Square(_Elementwise):
     @staticmethod
     def forward(ctx, x):
         return x * x
@@ -100,7 +132,7 @@ class Square(Op):
 
 
 @register_op
-class Pow(Op):
+class Pow(_Elementwise):
     @staticmethod
     def forward(ctx, x, exponent):
         return x ** exponent
@@ -135,6 +167,15 @@ class MatMul(Op):
         return da, db
 
     @staticmethod
+    def infer_shape(shapes, attrs):
+        a, b = shapes
+        if len(a) == 0 or len(b) == 0:
+            return None
+        if len(a) == 1 or len(b) == 1:  # a vector: its axis is multiplied away
+            return b[:-2] + b[-1:] if len(a) == 1 else a[:-1]
+        return _broadcast(a[:-2], b[:-2]) + (a[-2], b[-1])
+
+    @staticmethod
     def explain(shapes, attrs):
         a, b = shapes
         if len(a) == 0 or len(b) == 0:
@@ -147,7 +188,7 @@ class MatMul(Op):
 # --- element-wise functions -----------------------------------------------------
 
 @register_op
-class Sigmoid(Op):
+class Sigmoid(_Elementwise):
     @staticmethod
     def forward(ctx, x):
         # 1 / (1 + exp(-x)), with -x capped so exp() cannot overflow (the result there is ~0 anyway)
@@ -161,7 +202,7 @@ class Sigmoid(Op):
 
 
 @register_op
-class Tanh(Op):
+class Tanh(_Elementwise):
     @staticmethod
     def forward(ctx, x):
         return np.tanh(x)
@@ -173,7 +214,7 @@ class Tanh(Op):
 
 
 @register_op
-class Relu(Op):
+class Relu(_Elementwise):
     @staticmethod
     def forward(ctx, x):
         return np.maximum(x, 0)
@@ -184,7 +225,7 @@ class Relu(Op):
 
 
 @register_op
-class Exp(Op):
+class Exp(_Elementwise):
     @staticmethod
     def forward(ctx, x):
         return np.exp(x)
@@ -195,7 +236,7 @@ class Exp(Op):
 
 
 @register_op
-class Log(Op):
+class Log(_Elementwise):
     @staticmethod
     def forward(ctx, x):
         return np.log(x)
@@ -206,7 +247,7 @@ class Log(Op):
 
 
 @register_op
-class ClipByValue(Op):
+class ClipByValue(_Elementwise):
     @staticmethod
     def forward(ctx, x, lo, hi):
         return np.clip(x, lo, hi)
@@ -258,7 +299,7 @@ def _softmax(x, axis):
 
 
 @register_op
-class Softmax(Op):
+class Softmax(_Elementwise):
     @staticmethod
     def forward(ctx, x, axis):
         return _softmax(x, axis)
@@ -270,7 +311,7 @@ class Softmax(Op):
 
 
 @register_op
-class LogSoftmax(Op):
+class LogSoftmax(_Elementwise):
     @staticmethod
     def forward(ctx, x, axis):
         return _log_softmax(x, axis)
@@ -303,6 +344,10 @@ class SoftmaxCrossEntropyWithLogits(Op):
         return (None if d_labels is None else unbroadcast(d_labels, labels.shape),
                 None if d_logits is None else unbroadcast(d_logits, logits.shape))
 
+    @staticmethod
+    def infer_shape(shapes, attrs):
+        return _without_axes(_broadcast(*shapes), attrs["axis"])
+
 
 @register_op
 class SoftmaxCrossEntropyLoss(Op):
@@ -329,6 +374,10 @@ class SoftmaxCrossEntropyLoss(Op):
         d_logits = scale * (p * label_sums - labels) if ctx.needs[1] else None
         return (None if d_labels is None else unbroadcast(d_labels, labels.shape),
                 None if d_logits is None else unbroadcast(d_logits, logits.shape))
+
+    @staticmethod
+    def infer_shape(shapes, attrs):
+        return ()
 
 
 def _dot(a, b):
@@ -357,8 +406,14 @@ def _expand_reduced(grad, x, axis, keepdims):
     return out
 
 
+class _Reduction(Op):
+    @staticmethod
+    def infer_shape(shapes, attrs):
+        return _without_axes(shapes[0], attrs["axis"], attrs["keepdims"])
+
+
 @register_op
-class Sum(Op):
+class Sum(_Reduction):
     @staticmethod
     def forward(ctx, x, axis, keepdims):
         return np.sum(x, axis=axis, keepdims=keepdims)
@@ -370,7 +425,7 @@ class Sum(Op):
 
 
 @register_op
-class Mean(Op):
+class Mean(_Reduction):
     @staticmethod
     def forward(ctx, x, axis, keepdims):
         return np.mean(x, axis=axis, keepdims=keepdims)
@@ -393,6 +448,11 @@ class Transpose(Op):
         perm = ctx.attrs["perm"]
         return (np.transpose(grad, None if perm is None else np.argsort(perm)),)
 
+    @staticmethod
+    def infer_shape(shapes, attrs):
+        perm = attrs["perm"]
+        return shapes[0][::-1] if perm is None else tuple(shapes[0][i] for i in perm)
+
 
 @register_op
 class Reshape(Op):
@@ -408,6 +468,55 @@ class Reshape(Op):
     def explain(shapes, attrs):
         return (f"an array of shape {format_shape(shapes[0])} cannot be reshaped to "
                 f"{format_shape(attrs['shape'])}: the sizes differ")
+
+    @staticmethod
+    def infer_shape(shapes, attrs):
+        shape = attrs["shape"]
+        if -1 in shape and None not in shapes[0]:
+            return np.empty(shapes[0], dtype=np.bool_).reshape(shape).shape  # numpy works out the -1
+        return tuple(None if n == -1 else n for n in shape)
+
+
+# --- comparisons and conversions (no gradient flows through an index or a bool) ----------
+
+@register_op
+class ArgMax(Op):
+    @staticmethod
+    def forward(ctx, x, axis):
+        return np.argmax(x, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (None,)
+
+    @staticmethod
+    def infer_shape(shapes, attrs):
+        return _without_axes(shapes[0], attrs["axis"])
+
+
+@register_op
+class Equal(_Broadcasting):
+    @staticmethod
+    def forward(ctx, x, y):
+        return np.equal(x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, None
+
+
+@register_op
+class Cast(_Elementwise):
+    @staticmethod
+    def forward(ctx, x, dtype):
+        return np.asarray(x).astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x = np.asarray(ctx.inputs[0])
+        if x.dtype.kind != "f" or grad.dtype.kind != "f":  # counts and truth values have no gradient
+            return (None,)
+        return (grad.astype(x.dtype),)
 
 
 # --- the public functions -------------------------------------------------------------
@@ -518,6 +627,29 @@ def reshape(x, shape, name=None):
     return Reshape.apply(x, name=name, shape=tuple(shape))
 
 
+def argmax(x, axis=None, name=None):
+    """The index of the largest value along `axis` (0 if not given, as in TensorFlow), as int64."""
+    if axis is not None and not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"argmax() takes one axis, an int, not {axis!r}.")
+    return ArgMax.apply(x, name=name, axis=0 if axis is None else int(axis))
+
+
+def equal(x, y, name=None):
+    """x == y, element-wise with broadcasting: an array of bools (ds.cast turns them into numbers)."""
+    return Equal.apply(x, y, name=name)
+
+
+def cast(x, dtype, name=None):
+    """x converted to `dtype`, e.g. ds.cast(correct, ds.float32) to average bools."""
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        kind = None
+    if kind not in ("b", "i", "u", "f"):
+        raise TypeError(f"cast() needs a numeric dtype such as ds.float32, not {dtype!r}.")
+    return Cast.apply(x, name=name, dtype=np.dtype(dtype))
+
+
 def _axis(axis):
     return tuple(axis) if isinstance(axis, (list, tuple)) else axis
 
@@ -527,5 +659,6 @@ for _f, _op in [(add, Add), (subtract, Sub), (multiply, Mul), (divide, Div), (ne
                 (relu, Relu), (exp, Exp), (log, Log), (clip_by_value, ClipByValue),
                 (softmax, Softmax), (log_softmax, LogSoftmax),
                 (softmax_cross_entropy_with_logits, SoftmaxCrossEntropyWithLogits),
-                (reduce_sum, Sum), (reduce_mean, Mean), (transpose, Transpose), (reshape, Reshape)]:
+                (reduce_sum, Sum), (reduce_mean, Mean), (transpose, Transpose), (reshape, Reshape),
+                (argmax, ArgMax), (equal, Equal), (cast, Cast)]:
     _f.op_type = _op.op_type  # lets override_gradients({ds.matmul: rule}) work

@@ -45,6 +45,12 @@ class Op:
         """Why numpy refused inputs of these shapes, in words (used by ShapeError)."""
         return "their shapes do not fit together"
 
+    @staticmethod
+    def infer_shape(shapes, attrs):
+        """The output's static shape (node.shape) from the inputs' (None for a size known only when
+        the graph runs), or None when even the number of axes is unknown."""
+        return None
+
     @classmethod
     def apply(cls, *inputs, name=None, **attrs):
         """A graph node that computes this op from `inputs` (nodes, numbers or arrays)."""

@@ -34,10 +34,13 @@ class Session:
         self.graph = graph or get_default_graph()
         self.check_numerics = check_numerics
 
-    def __enter__(self):
+    def __enter__(self):  # inside `with`, it is the default session: node.eval() and op.run() use it
+        _default_sessions.append(self)
         return self
 
     def __exit__(self, *exc):
+        if self in _default_sessions:
+            _default_sessions.remove(self)
         self.close()
 
     def close(self):
@@ -114,6 +117,26 @@ class Session:
         shape = "" if node.shape is None else f" of shape {tuple(node.shape)}"
         raise FeedError(f"placeholder {describe(node)} needs a value to compute {wanted}: pass it in "
                         f"feed_dict, e.g. session.run(..., feed_dict={{{node.name}: an array{shape}}}).")
+
+
+_default_sessions = []
+
+
+def get_default_session():
+    """The session node.eval() and op.run() use: the innermost `with ds.Session()`, or an InteractiveSession."""
+    return _default_sessions[-1] if _default_sessions else None
+
+
+class InteractiveSession(Session):
+    """A Session that makes itself the default until closed, for notebooks and short scripts (as in TensorFlow 1)."""
+
+    def __init__(self, graph=None, check_numerics=False):
+        super().__init__(graph, check_numerics)
+        _default_sessions.append(self)
+
+    def close(self):
+        if self in _default_sessions:
+            _default_sessions.remove(self)
 
 
 def _check_finite(node, ctx):

@@ -70,7 +70,7 @@ def train(build, steps, learning_rate, backprop):
     graph, losses, error = Graph(), [], None
     with graph.as_default(), quietly() as caught:
         model = build()
-        variables = graph.trainable_variables()
+        variables = graph.trainable_variables
         try:
             losses = gradient_descent(model.loss, variables, model.feed, learning_rate, steps, backprop)
         except CheckFailed:

@@ -117,7 +117,7 @@ def _training_problem(data, seed=0):
             logits = mlp(x, [2, 2], activation="sigmoid", seed=seed)
         loss = softmax_cross_entropy(labels=c, logits=logits, reduction="sum")
     feed = {x: X, c: one_hot(y, 2)}
-    return loss, graph.trainable_variables(), feed, lambda: classifiers.accuracy(graph, logits, x, X, y)
+    return loss, graph.trainable_variables, feed, lambda: classifiers.accuracy(graph, logits, x, X, y)
 
 
 def _train_hint(error):

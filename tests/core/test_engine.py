@@ -22,7 +22,7 @@ def _mlp(seed):
 
 def test_two_sessions_on_one_graph_in_two_threads_get_their_own_gradients():
     x, labels, loss = _mlp(seed=3)
-    variables = ds.get_default_graph().trainable_variables()
+    variables = ds.get_default_graph().trainable_variables
     grads = ds.gradients(loss, variables)
     rng = np.random.default_rng(0)
     batches = [rng.normal(size=(50, 2)) for _ in range(2)]

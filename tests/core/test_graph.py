@@ -131,7 +131,7 @@ def test_variable_from_ints_becomes_float64_and_trainable_flag_is_kept():
     assert v.value.dtype == np.float64
     assert not v.trainable
     g = ds.get_default_graph()
-    assert v in g.variables and v not in g.trainable_variables()
+    assert v in g.variables and v not in g.trainable_variables
 
 
 def test_variable_assign_checks_shape():
