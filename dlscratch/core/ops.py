@@ -171,6 +171,9 @@ class MatMul(Op):
         a, b = shapes
         if len(a) == 0 or len(b) == 0:
             return None
+        inner = a[-1], b[0] if len(b) == 1 else b[-2]
+        if None not in inner and inner[0] != inner[1]:
+            return None  # they do not fit: the run explains why
         if len(a) == 1 or len(b) == 1:  # a vector: its axis is multiplied away
             return b[:-2] + b[-1:] if len(a) == 1 else a[:-1]
         return _broadcast(a[:-2], b[:-2]) + (a[-2], b[-1])
