@@ -4,7 +4,6 @@ import pytest
 
 import dlscratch as ds
 
-
 # --- dtypes and placeholders ---------------------------------------------------------
 
 def test_dtype_names_are_numpys():
