@@ -49,12 +49,6 @@ class _Broadcasting(Op):
         return _broadcast(*shapes)
 
 
-class _Elementwise(Op):
-    @staticmethod
-    def infer_shape(shapes, attrs):
-        return shapes[0]
-
-
 # --- arithmetic ---------------------------------------------------------------
 
 @register_op
@@ -110,7 +104,7 @@ class Div(_Broadcasting):
 
 
 @register_op
-class Neg(_Elementwise):
+class Neg(Op):
     @staticmethod
     def forward(ctx, x):
         return -x
@@ -121,7 +115,7 @@ class Neg(_Elementwise):
 
 
 @register_op
-class Square(_Elementwise):
+class Square(Op):
     @staticmethod
     def forward(ctx, x):
         return x * x
@@ -132,7 +126,7 @@ class Square(_Elementwise):
 
 
 @register_op
-class Pow(_Elementwise):
+class Pow(Op):
     @staticmethod
     def forward(ctx, x, exponent):
         return x ** exponent
@@ -191,7 +185,7 @@ class MatMul(Op):
 # --- element-wise functions -----------------------------------------------------
 
 @register_op
-class Sigmoid(_Elementwise):
+class Sigmoid(Op):
     @staticmethod
     def forward(ctx, x):
         # 1 / (1 + exp(-x)), with -x capped so exp() cannot overflow (the result there is ~0 anyway)
@@ -205,7 +199,7 @@ class Sigmoid(_Elementwise):
 
 
 @register_op
-class Tanh(_Elementwise):
+class Tanh(Op):
     @staticmethod
     def forward(ctx, x):
         return np.tanh(x)
@@ -217,7 +211,7 @@ class Tanh(_Elementwise):
 
 
 @register_op
-class Relu(_Elementwise):
+class Relu(Op):
     @staticmethod
     def forward(ctx, x):
         return np.maximum(x, 0)
@@ -228,7 +222,7 @@ class Relu(_Elementwise):
 
 
 @register_op
-class Exp(_Elementwise):
+class Exp(Op):
     @staticmethod
     def forward(ctx, x):
         return np.exp(x)
@@ -239,7 +233,7 @@ class Exp(_Elementwise):
 
 
 @register_op
-class Log(_Elementwise):
+class Log(Op):
     @staticmethod
     def forward(ctx, x):
         return np.log(x)
@@ -250,7 +244,7 @@ class Log(_Elementwise):
 
 
 @register_op
-class ClipByValue(_Elementwise):
+class ClipByValue(Op):
     @staticmethod
     def forward(ctx, x, lo, hi):
         return np.clip(x, lo, hi)
@@ -302,7 +296,7 @@ def _softmax(x, axis):
 
 
 @register_op
-class Softmax(_Elementwise):
+class Softmax(Op):
     @staticmethod
     def forward(ctx, x, axis):
         return _softmax(x, axis)
@@ -314,7 +308,7 @@ class Softmax(_Elementwise):
 
 
 @register_op
-class LogSoftmax(_Elementwise):
+class LogSoftmax(Op):
     @staticmethod
     def forward(ctx, x, axis):
         return _log_softmax(x, axis)
@@ -409,14 +403,8 @@ def _expand_reduced(grad, x, axis, keepdims):
     return out
 
 
-class _Reduction(Op):
-    @staticmethod
-    def infer_shape(shapes, attrs):
-        return _without_axes(shapes[0], attrs["axis"], attrs["keepdims"])
-
-
 @register_op
-class Sum(_Reduction):
+class Sum(Op):
     @staticmethod
     def forward(ctx, x, axis, keepdims):
         return np.sum(x, axis=axis, keepdims=keepdims)
@@ -428,7 +416,7 @@ class Sum(_Reduction):
 
 
 @register_op
-class Mean(_Reduction):
+class Mean(Op):
     @staticmethod
     def forward(ctx, x, axis, keepdims):
         return np.mean(x, axis=axis, keepdims=keepdims)
@@ -509,7 +497,7 @@ class Equal(_Broadcasting):
 
 
 @register_op
-class Cast(_Elementwise):
+class Cast(Op):
     @staticmethod
     def forward(ctx, x, dtype):
         return np.asarray(x).astype(dtype)
@@ -665,3 +653,18 @@ for _f, _op in [(add, Add), (subtract, Sub), (multiply, Mul), (divide, Div), (ne
                 (reduce_sum, Sum), (reduce_mean, Mean), (transpose, Transpose), (reshape, Reshape),
                 (argmax, ArgMax), (equal, Equal), (cast, Cast)]:
     _f.op_type = _op.op_type  # lets override_gradients({ds.matmul: rule}) work
+
+
+# Static shapes (node.shape) of the ops not given their own infer_shape above.
+def _same_shape(shapes, attrs):
+    return shapes[0]
+
+
+def _reduced_shape(shapes, attrs):
+    return _without_axes(shapes[0], attrs["axis"], attrs["keepdims"])
+
+
+for _op in (Neg, Square, Pow, Sigmoid, Tanh, Relu, Exp, Log, ClipByValue, Softmax, LogSoftmax, Cast):
+    _op.infer_shape = staticmethod(_same_shape)
+for _op in (Sum, Mean):
+    _op.infer_shape = staticmethod(_reduced_shape)
