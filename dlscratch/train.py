@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from .core import GraphError, Node, Operation, ShapeError, Variable, backprop, describe, topological_order
+from .core import GraphError, Node, Operation, ShapeError, Variable, backprop, describe, format_shape, topological_order
 
 
 class TrainStep(Operation):
@@ -40,8 +40,13 @@ class TrainStep(Operation):
         value = values[rate]
         if np.ndim(value) != 0:
             raise ShapeError(f"the learning rate {describe(rate)} of {describe(self)} has shape "
-                             f"{np.shape(value)}; it must be a single number (shape ()).")
+                             f"{format_shape(np.shape(value))}; it must be a single number (shape ()).")
         return float(value)  # a Python float keeps float32 Variables float32
+
+    def reset_state(self):
+        """Called by ds.global_variables_initializer(): training starts afresh, as in TensorFlow 1."""
+        self.optimizer.iterations = 0
+        self.optimizer.slots.clear()
 
 
 class Optimizer:
@@ -68,7 +73,7 @@ class Optimizer:
             if not var_list and not any(v.trainable for v in loss.graph.variables):
                 raise ValueError(f"No variables to optimize: the graph of the loss {describe(loss)} has no "
                                  "trainable Variable. Build the model from ds.Variable(...) parameters.")
-        var_list = list(var_list)
+        var_list = [var_list] if isinstance(var_list, Node) else list(var_list)
         for v in var_list:
             if not isinstance(v, Variable):
                 raise TypeError(f"minimize() can only update Variables, but var_list holds {v!r}. "

@@ -401,20 +401,24 @@ def zeros(shape, dtype=float32, name=None):
 
 
 class Initializer(Operation):
-    """Running it sets each Variable back to its initial value."""
+    """Running it sets each Variable back to its initial value, and resets the state of the nodes
+    that keep some (reset_state(): an optimizer's momentum, for one)."""
 
     changes_state = True
 
-    def __init__(self, variables, name=None):
-        self.variables = tuple(variables)
+    def __init__(self, graph, name=None):
+        self.variables = tuple(graph.variables)
+        self.stateful = tuple(n for n in graph.nodes if hasattr(n, "reset_state"))
         super().__init__("Initializer", (), name=name or "init")
 
     def compute(self, values):
         for v in self.variables:
             v.value = v.initial_value.copy()
+        for node in self.stateful:
+            node.reset_state()
 
 
 def global_variables_initializer():
-    """TensorFlow 1's init op. Our Variables hold a value from the start, so running it
-    is needed only to start again: it resets every Variable of the graph to its initial value."""
-    return Initializer(get_default_graph().variables)
+    """TensorFlow 1's init op. Our Variables hold a value from the start, so running it is needed
+    only to start again: it resets every Variable of the graph (and the optimizers' state)."""
+    return Initializer(get_default_graph())

@@ -68,6 +68,17 @@ def test_global_variables_initializer_restores_the_initial_values():
         assert np.array_equal(s.run(w), [1.0, 2.0])
 
 
+def test_the_initializer_also_restarts_the_optimizers_as_in_tensorflow():
+    w = ds.Variable([1.0, 2.0])
+    train = ds.train.AdamOptimizer(0.1).minimize(ds.reduce_sum(w * w))
+    init = ds.global_variables_initializer()
+    with ds.Session() as s:
+        first = [s.run([train, w])[1] for _ in range(3)]
+        s.run(init)
+        again = [s.run([train, w])[1] for _ in range(3)]
+    np.testing.assert_array_equal(first, again)
+
+
 # --- sessions: InteractiveSession, eval and run ------------------------------------------
 
 def test_interactive_session_is_the_default_for_eval_and_run_until_closed():
@@ -246,6 +257,13 @@ def test_minimize_refuses_a_loss_without_trainable_variables():
     ds.Variable(1.0, name="elsewhere")
     with pytest.raises(ValueError, match="No gradients provided for any variable"):
         ds.train.GradientDescentOptimizer(0.1).minimize(ds.reduce_sum(x))
+
+
+def test_var_list_may_be_a_single_variable_as_in_tensorflow():
+    w = ds.Variable(1.0)
+    train = ds.train.GradientDescentOptimizer(0.25).minimize(ds.square(w), var_list=w)
+    ds.Session().run(train)
+    assert w.value == pytest.approx(0.5)
 
 
 def test_minimize_refuses_to_train_what_is_not_a_variable():
