@@ -1,4 +1,6 @@
 """Session: runs parts of a graph. The forward pass is one plain loop over a cached order."""
+import threading
+
 import numpy as np
 
 from .errors import DLScratchError, FeedError, GraphError, NumericsError, ShapeError, describe
@@ -35,12 +37,11 @@ class Session:
         self.check_numerics = check_numerics
 
     def __enter__(self):  # inside `with`, it is the default session: node.eval() and op.run() use it
-        _default_sessions.append(self)
+        _default_sessions().append(self)
         return self
 
     def __exit__(self, *exc):
-        if self in _default_sessions:
-            _default_sessions.remove(self)
+        _default_sessions().remove(self)
         self.close()
 
     def close(self):
@@ -119,12 +120,20 @@ class Session:
                         f"feed_dict, e.g. session.run(..., feed_dict={{{node.name}: an array{shape}}}).")
 
 
-_default_sessions = []
+_thread = threading.local()
+
+
+def _default_sessions():
+    """This thread's stack of default sessions, innermost last (per thread, as in TensorFlow)."""
+    if not hasattr(_thread, "sessions"):
+        _thread.sessions = []
+    return _thread.sessions
 
 
 def get_default_session():
     """The session node.eval() and op.run() use: the innermost `with ds.Session()`, or an InteractiveSession."""
-    return _default_sessions[-1] if _default_sessions else None
+    stack = _default_sessions()
+    return stack[-1] if stack else None
 
 
 class InteractiveSession(Session):
@@ -132,11 +141,12 @@ class InteractiveSession(Session):
 
     def __init__(self, graph=None, check_numerics=False):
         super().__init__(graph, check_numerics)
-        _default_sessions.append(self)
+        _default_sessions().append(self)
 
     def close(self):
-        if self in _default_sessions:
-            _default_sessions.remove(self)
+        stack = _default_sessions()
+        if self in stack:
+            stack.remove(self)
 
 
 def _check_finite(node, ctx):

@@ -1,4 +1,6 @@
 """The parts of TensorFlow 1's API that its classic scripts use, and TensorFlow 1's answers to their misuse."""
+import threading
+
 import numpy as np
 import pytest
 
@@ -104,6 +106,16 @@ def test_a_session_in_a_with_block_is_the_default_there():
         assert ds.get_default_session() is s
         assert np.array_equal(y.eval(feed_dict={x: [1.0, 2.0]}), [2.0, 3.0])
     assert ds.get_default_session() is None
+
+
+def test_the_default_session_belongs_to_one_thread():
+    seen = []
+    with ds.Session() as s:
+        thread = threading.Thread(target=lambda: seen.append(ds.get_default_session()))
+        thread.start()
+        thread.join()
+        assert ds.get_default_session() is s
+    assert seen == [None]
 
 
 def test_eval_refuses_a_session_of_another_graph():
