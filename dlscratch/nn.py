@@ -140,8 +140,9 @@ def softmax_cross_entropy(*, labels, logits, reduction="mean"):
     return _reduce(softmax_cross_entropy_with_logits(labels=labels, logits=logits), reduction)
 
 
-def mean_squared_error(predictions, targets):
-    return reduce_mean(square(subtract(predictions, targets)), name="mse")
+def mean_squared_error(*, labels, predictions):
+    """mean((predictions - labels) ** 2); both named, as in TensorFlow's tf.losses.mean_squared_error."""
+    return reduce_mean(square(subtract(predictions, labels)), name="mse")
 
 
 def l2_loss(x):

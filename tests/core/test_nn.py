@@ -186,7 +186,7 @@ def test_softmax_cross_entropy_rule_works_without_the_forward_pass_saved_work():
 def test_mean_squared_error_value_and_gradient():
     pred = ds.Variable(np.array([[1.0, 2.0], [3.0, 5.0]]), name="pred")
     target = np.array([[1.5, 2.0], [2.0, 4.0]])
-    loss = ds.nn.mean_squared_error(pred, target)
+    loss = ds.nn.mean_squared_error(labels=target, predictions=pred)
     np.testing.assert_allclose(run(loss), np.mean((pred.value - target) ** 2))
     g = ds.compute_gradients(loss, wrt=[pred])[pred]
     np.testing.assert_allclose(g, 2 * (pred.value - target) / 4)

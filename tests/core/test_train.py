@@ -128,7 +128,7 @@ def test_the_train_op_trains_a_model_with_a_feed():
     x = ds.placeholder(shape=(None, 3), name="x")
     y = ds.placeholder(shape=(None, 1), name="y")
     w = ds.Variable(np.zeros((3, 1)), name="w")
-    loss = ds.nn.mean_squared_error(ds.matmul(x, w), y)
+    loss = ds.nn.mean_squared_error(labels=y, predictions=ds.matmul(x, w))
     step = ds.train.GradientDescentOptimizer(0.1).minimize(loss)
     with ds.Session() as s:
         for _ in range(300):
