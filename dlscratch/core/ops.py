@@ -37,6 +37,22 @@ def _without_axes(shape, axis, keepdims=False):
     return tuple(1 if i in axes else n for i, n in enumerate(shape) if keepdims or i not in axes)
 
 
+class _SameShape(Op):
+    """An op whose output has its (first) input's shape: element-wise functions, softmax, cast."""
+
+    @staticmethod
+    def infer_shape(shapes, attrs):
+        return shapes[0]
+
+
+class _Reduction(Op):
+    """An op that reduces over `axis`, keeping the reduced axes as size 1 with keepdims."""
+
+    @staticmethod
+    def infer_shape(shapes, attrs):
+        return _without_axes(shapes[0], attrs["axis"], attrs["keepdims"])
+
+
 class _Broadcasting(Op):
     @staticmethod
     def explain(shapes, attrs):
@@ -104,7 +120,7 @@ class Div(_Broadcasting):
 
 
 @register_op
-class Neg(Op):
+class Neg(_SameShape):
     @staticmethod
     def forward(ctx, x):
         return -x
@@ -115,7 +131,7 @@ class Neg(Op):
 
 
 @register_op
-class Square(Op):
+class Square(_SameShape):
     @staticmethod
     def forward(ctx, x):
         return x * x
@@ -126,7 +142,7 @@ class Square(Op):
 
 
 @register_op
-class Pow(Op):
+class Pow(_SameShape):
     @staticmethod
     def forward(ctx, x, exponent):
         return x ** exponent
@@ -185,7 +201,7 @@ class MatMul(Op):
 # --- element-wise functions -----------------------------------------------------
 
 @register_op
-class Sigmoid(Op):
+class Sigmoid(_SameShape):
     @staticmethod
     def forward(ctx, x):
         # 1 / (1 + exp(-x)), with -x capped so exp() cannot overflow (the result there is ~0 anyway)
@@ -199,7 +215,7 @@ class Sigmoid(Op):
 
 
 @register_op
-class Tanh(Op):
+class Tanh(_SameShape):
     @staticmethod
     def forward(ctx, x):
         return np.tanh(x)
@@ -211,7 +227,7 @@ class Tanh(Op):
 
 
 @register_op
-class Relu(Op):
+class Relu(_SameShape):
     @staticmethod
     def forward(ctx, x):
         return np.maximum(x, 0)
@@ -222,7 +238,7 @@ class Relu(Op):
 
 
 @register_op
-class Exp(Op):
+class Exp(_SameShape):
     @staticmethod
     def forward(ctx, x):
         return np.exp(x)
@@ -233,7 +249,7 @@ class Exp(Op):
 
 
 @register_op
-class Log(Op):
+class Log(_SameShape):
     @staticmethod
     def forward(ctx, x):
         return np.log(x)
@@ -244,7 +260,7 @@ class Log(Op):
 
 
 @register_op
-class ClipByValue(Op):
+class ClipByValue(_SameShape):
     @staticmethod
     def forward(ctx, x, lo, hi):
         return np.clip(x, lo, hi)
@@ -296,7 +312,7 @@ def _softmax(x, axis):
 
 
 @register_op
-class Softmax(Op):
+class Softmax(_SameShape):
     @staticmethod
     def forward(ctx, x, axis):
         return _softmax(x, axis)
@@ -308,7 +324,7 @@ class Softmax(Op):
 
 
 @register_op
-class LogSoftmax(Op):
+class LogSoftmax(_SameShape):
     @staticmethod
     def forward(ctx, x, axis):
         return _log_softmax(x, axis)
@@ -404,7 +420,7 @@ def _expand_reduced(grad, x, axis, keepdims):
 
 
 @register_op
-class Sum(Op):
+class Sum(_Reduction):
     @staticmethod
     def forward(ctx, x, axis, keepdims):
         return np.sum(x, axis=axis, keepdims=keepdims)
@@ -416,7 +432,7 @@ class Sum(Op):
 
 
 @register_op
-class Mean(Op):
+class Mean(_Reduction):
     @staticmethod
     def forward(ctx, x, axis, keepdims):
         return np.mean(x, axis=axis, keepdims=keepdims)
@@ -497,7 +513,7 @@ class Equal(_Broadcasting):
 
 
 @register_op
-class Cast(Op):
+class Cast(_SameShape):
     @staticmethod
     def forward(ctx, x, dtype):
         return np.asarray(x).astype(dtype)
@@ -653,18 +669,3 @@ for _f, _op in [(add, Add), (subtract, Sub), (multiply, Mul), (divide, Div), (ne
                 (reduce_sum, Sum), (reduce_mean, Mean), (transpose, Transpose), (reshape, Reshape),
                 (argmax, ArgMax), (equal, Equal), (cast, Cast)]:
     _f.op_type = _op.op_type  # lets override_gradients({ds.matmul: rule}) work
-
-
-# Static shapes (node.shape) of the ops not given their own infer_shape above.
-def _same_shape(shapes, attrs):
-    return shapes[0]
-
-
-def _reduced_shape(shapes, attrs):
-    return _without_axes(shapes[0], attrs["axis"], attrs["keepdims"])
-
-
-for _op in (Neg, Square, Pow, Sigmoid, Tanh, Relu, Exp, Log, ClipByValue, Softmax, LogSoftmax, Cast):
-    _op.infer_shape = staticmethod(_same_shape)
-for _op in (Sum, Mean):
-    _op.infer_shape = staticmethod(_reduced_shape)
