@@ -1,0 +1,122 @@
+"""`bash scripts/grade.sh ASSIGNMENT`: one command grades an assignment end to end.
+
+It runs on a fresh course (solutions/ and nbgrader_config.py only, no gradebook) with three
+hand-placed submissions: a correct one, a partial one and a blank one. What it prints and
+what it writes to grades.csv are checked against the gradebook, read through nbgrader's API.
+"""
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+from datetime import datetime, timezone
+
+import pytest
+
+from . import submissions as s
+from .nbgrader_course import BIN, NOTEBOOKS, REPO, TEST_CELL_TIMEOUT, environment, read_notebook
+
+pytestmark = pytest.mark.grading
+
+ASSIGNMENT = "02-backprop"
+NOTEBOOK = NOTEBOOKS[ASSIGNMENT]
+PARTIAL_FAILS = {"test_backprop_diamond", "test_backprop_skip_connection", "test_backprop_dead_branch",
+                 "test_backprop_hidden"}  # what OVERWRITING_BACKPROP fails (see test_autograde)
+# When each student saved their notebook (the file's modification time); "correct" also has the
+# timestamp.txt nbgrader's collect writes, which must win over the file's time.
+SAVED = {"blank": datetime(2026, 11, 3, 9, 15, 0, tzinfo=timezone.utc),
+         "correct": datetime(2026, 11, 4, 17, 30, 5, tzinfo=timezone.utc),
+         "partial": datetime(2026, 11, 5, 23, 59, 30, tzinfo=timezone.utc)}
+COLLECTED = datetime(2026, 11, 4, 18, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("grade-command")
+    shutil.copytree(REPO / "solutions", root / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    config = (REPO / "nbgrader_config.py").read_text(encoding="utf-8")
+    (root / "nbgrader_config.py").write_text(config + f"\nc.Execute.timeout = {TEST_CELL_TIMEOUT}\n")
+    release = read_notebook(REPO / "exercises" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
+    solved = s.solutions(read_notebook(REPO / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"))
+    work = {"correct": s.submission(release, solved),
+            "partial": s.submission(release, {**solved, "backprop": s.OVERWRITING_BACKPROP}),
+            "blank": release}
+    for student, nb in work.items():
+        folder = root / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        path = folder / f"{NOTEBOOK}.ipynb"
+        path.write_text(json.dumps(nb), encoding="utf-8")
+        os.utime(path, (SAVED[student].timestamp(),) * 2)
+    (root / "submitted" / "correct" / ASSIGNMENT / "timestamp.txt").write_text(
+        COLLECTED.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
+    done = subprocess.run(["bash", str(REPO / "scripts" / "grade.sh"), ASSIGNMENT, "--course", str(root),
+                           "--jobs", "2"], env=environment(), text=True, capture_output=True, timeout=900)
+    assert done.returncode == 0, f"grade.sh failed:\n{done.stdout}\n{done.stderr}"
+    return root, done
+
+
+def gradebook(root):
+    from nbgrader.api import Gradebook
+    return Gradebook(f"sqlite:///{root / 'gradebook.db'}")
+
+
+def test_scores_in_the_gradebook_are_right(graded):
+    root, _ = graded
+    with gradebook(root) as gb:
+        assignment = gb.find_assignment(ASSIGNMENT)
+        assert assignment.max_score == 12
+        points = {c.name: c.max_score for nb in assignment.notebooks for c in nb.grade_cells}
+        scores = {st: gb.find_submission(ASSIGNMENT, st).score for st in SAVED}
+    assert scores == {"correct": 12, "blank": 0, "partial": 12 - sum(points[c] for c in PARTIAL_FAILS)}, scores
+
+
+def test_summary_shows_each_students_score_and_what_they_failed(graded):
+    root, done = graded
+    with gradebook(root) as gb:
+        scores = {st: gb.find_submission(ASSIGNMENT, st).score for st in SAVED}
+        cells = [c.name for nb in gb.find_assignment(ASSIGNMENT).notebooks for c in nb.grade_cells]
+    out = done.stdout
+    print(out)
+    assert out.startswith(f"{ASSIGNMENT}: 3 submissions graded, 12 points possible"), out
+    for student, score in scores.items():
+        assert re.search(rf"^  {student} +{score:g} / 12 +\d{{4}}-\d\d-\d\d \d\d:\d\d$", out, re.M), (student, out)
+    mean = sum(scores.values()) / 3
+    assert f"average {mean:.1f} / 12 ({mean / 12:.0%}); full marks: 1 of 3" in out, out
+    # blank fails every test cell, partial four of them
+    for cell in cells:
+        n = 2 if cell in PARTIAL_FAILS else 1
+        assert re.search(rf"^  {cell} +{n} of 3$", out, re.M), (cell, n, out)
+
+
+def test_grades_csv_has_scores_and_submission_times(graded):
+    root, _ = graded
+    rows = {r["student_id"]: r for r in csv.DictReader((root / "grades.csv").open())
+            if r["assignment"] == ASSIGNMENT}
+    with gradebook(root) as gb:
+        for student in SAVED:
+            submission = gb.find_submission(ASSIGNMENT, student)
+            assert float(rows[student]["score"]) == submission.score
+            assert float(rows[student]["max_score"]) == 12
+            stamp = datetime.fromisoformat(rows[student]["timestamp"]).replace(tzinfo=timezone.utc)
+            assert stamp == submission.timestamp.replace(tzinfo=timezone.utc)
+            expected = COLLECTED if student == "correct" else SAVED[student]  # collect's timestamp wins
+            assert stamp == expected, (student, rows[student])
+
+
+def test_feedback_is_written_for_everyone(graded):
+    root, _ = graded
+    for student in SAVED:
+        assert (root / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html").is_file()
+
+
+def test_autograde_prints_no_sqlalchemy_warning(graded):
+    """nbgrader 0.9.6 makes SQLAlchemy 2 warn for every submission; nbgrader_config.py silences
+    exactly those warnings (a student new to the gradebook is what provokes them)."""
+    root, _ = graded
+    shutil.copytree(root / "submitted" / "blank", root / "submitted" / "newcomer")
+    done = subprocess.run([str(BIN / "nbgrader"), "autograde", ASSIGNMENT, "--student", "newcomer"], cwd=root,
+                          env=environment(), text=True, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Creating/updating student with ID 'newcomer'" in done.stderr  # the step that used to warn
+    assert "SAWarning" not in done.stderr and "sqlalchemy" not in done.stderr.lower(), done.stderr
