@@ -50,3 +50,7 @@ c.Autograde.create_student = True
 # from nbgrader's own api module, are silenced. tests/grading checks autograde prints none.
 warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader\.api",
                         message=r"Object of type <\w+> not in session, add operation along")
+
+# Feedback pages load MathJax from a mathjax/ folder written beside them instead of from a CDN,
+# so formulas show offline, and long output lines wrap (dlscratch/grading/feedback.py).
+c.GenerateFeedback.exporter_class = "dlscratch.grading.feedback.FeedbackExporter"

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,59 @@ def test_autograde_prints_no_sqlalchemy_warning(graded):
     assert done.returncode == 0, done.stderr
     assert "Creating/updating student with ID 'newcomer'" in done.stderr  # the step that used to warn
     assert "SAWarning" not in done.stderr and "sqlalchemy" not in done.stderr.lower(), done.stderr
+
+
+# --- the feedback pages work offline -------------------------------------------------------------
+
+def feedback_page(root, student="partial"):
+    return root / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html"
+
+
+def test_feedback_loads_mathjax_from_beside_it(graded):
+    root, _ = graded
+    for student in SAVED:
+        page = feedback_page(root, student)
+        html = page.read_text(encoding="utf-8")
+        assert not re.search(r"https?://[^\"'\s]*mathjax", html, re.I), f"{page} loads MathJax from the internet"
+        scripts = re.findall(r"<script[^>]*\ssrc=\"([^\"]+)\"", html)
+        assert any("MathJax.js" in src for src in scripts), scripts
+        for src in scripts:
+            assert not re.match(r"[a-z]+:", src), f"{page} loads {src}"
+            assert (page.parent / src.split("?")[0]).is_file(), f"{page} loads {src}, which is not there"
+        config = re.search(r"MathJax\.js\?config=([\w,-]+)", html).group(1).split(",")
+        for name in config:
+            assert (page.parent / "mathjax" / "config" / f"{name}.js").is_file(), name
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium (scripts/setup.sh dev)")
+def test_feedback_typesets_formulas_offline_in_a_browser(graded):
+    from playwright.sync_api import sync_playwright
+    root, _ = graded
+    page_path = feedback_page(root)
+    shot = REPO / "test-artifacts" / "grading" / "feedback-offline.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            context = browser.new_context(viewport={"width": 900, "height": 700}, offline=True)
+            page = context.new_page()
+            remote = []
+            page.on("request", lambda r: remote.append(r.url) if r.url.startswith("http") else None)
+            page.goto(page_path.as_uri())
+            page.wait_for_function("window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0"
+                                   " && document.querySelectorAll('.MathJax').length > 0", timeout=30_000)
+            typeset = page.evaluate("document.querySelectorAll('.MathJax').length")
+            fonts = page.evaluate("[...document.fonts].filter(f => f.status == 'loaded').map(f => f.family)")
+            text = page.evaluate("document.body.innerText")
+            page.locator(".MathJax").first.scroll_into_view_if_needed()
+            page.screenshot(path=str(shot))
+            wrapped = page.evaluate("[...document.querySelectorAll('.output_error pre')]"
+                                    ".every(pre => pre.scrollWidth <= pre.clientWidth + 1)")
+        finally:
+            browser.close()
+    assert not remote, f"the page asked the internet for {remote}"
+    assert typeset >= 3, f"only {typeset} formulas typeset"  # the notebook has three
+    assert any(f.startswith("STIXMathJax") for f in fonts), f"MathJax's fonts did not load: {fonts}"
+    assert "\\sum" not in text and "\\partial" not in text, "raw LaTeX is showing"
+    assert wrapped, "a failure message runs off the side of its box"
