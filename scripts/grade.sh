@@ -6,6 +6,10 @@
 # with your rights: see "Student code runs unsandboxed" in solutions/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x .venv/bin/nbgrader ] || bash scripts/setup.sh grading
-export PATH="$PWD/.venv/bin:$PATH"  # nbgrader runs jupyter and alembic by name
-exec python -m dlscratch.grading.cli "$@"
+python=python3
+if [ -x .venv/bin/nbgrader ] || ! command -v nbgrader >/dev/null 2>&1; then
+    bash scripts/setup.sh grading  # quick when .venv is current
+    export PATH="$PWD/.venv/bin:$PATH"  # nbgrader runs jupyter and alembic by name
+    python=.venv/bin/python
+fi  # else: an environment without .venv that has nbgrader, e.g. the grading container (solutions/README.md)
+exec "$python" -m dlscratch.grading.cli "$@"
