@@ -205,3 +205,19 @@ def test_grades_export_and_feedback(graded):
     assert full == {"01-backward-passes": 35.0, "02-backprop": 12.0, "03-training": 10.0}, full
     for a, nb in NOTEBOOKS.items():
         assert (course.root / "feedback" / "full" / a / f"{nb}.html").is_file()
+
+
+def test_no_failure_message_has_a_line_that_viewers_cut_off(graded):
+    """Every error a check raised in any graded notebook, as the feedback and `nbgrader validate`
+    show it ("CheckFailed: " and the message): no line longer than 80 characters."""
+    checked, long = 0, []
+    for student, work in graded.plan.items():
+        for assignment in work:
+            for cell in graded.autograded(student, assignment)["cells"]:
+                for o in cell.get("outputs", []):
+                    if o["output_type"] == "error" and o["ename"] == "CheckFailed":
+                        checked += 1
+                        shown = f"{o['ename']}: {o['evalue']}"
+                        long += [(student, s.grade_id(cell), line) for line in shown.splitlines() if len(line) > 80]
+    assert checked >= 50, f"only {checked} failure messages: the scenarios no longer fail"
+    assert not long, f"{len(long)} lines longer than 80 characters, e.g. {long[:3]}"
