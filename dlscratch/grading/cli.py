@@ -144,7 +144,8 @@ def grade(course, assignment, jobs=1, again=True, log=print):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="grade", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="bash scripts/grade.sh",
+                                     description="Grade an assignment end to end and print a summary.")
     parser.add_argument("assignment", help="e.g. 01-backward-passes (a folder of solutions/)")
     parser.add_argument("--course", default=".", help="the course folder, where nbgrader_config.py is")
     parser.add_argument("--jobs", type=int, default=1, help="students autograded side by side (default 1)")
