@@ -4,6 +4,9 @@ Run every nbgrader command from this folder, with the environment's bin director
 first on PATH (nbgrader calls `alembic` by name to create the gradebook).
 """
 import os
+import warnings
+
+from sqlalchemy.exc import SAWarning
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
@@ -39,3 +42,15 @@ c.OverwriteCells.missing_cell_notification = (
 
 # Create a student in the gradebook the first time their submission is autograded.
 c.Autograde.create_student = True
+
+# nbgrader 0.9.6 builds a new submission's rows and reads them before adding them to the
+# database session, written for SQLAlchemy 1.x. SQLAlchemy 2 then warns, for every submission,
+# "Object of type <SubmittedAssignment> not in session, add operation along ... will not
+# proceed"; the rows are added a line later, so nothing is lost. Only these warnings, raised
+# from nbgrader's own api module, are silenced. tests/grading checks autograde prints none.
+warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader\.api",
+                        message=r"Object of type <\w+> not in session, add operation along")
+
+# Feedback pages load MathJax from a mathjax/ folder written beside them instead of from a CDN,
+# so formulas show offline, and long output lines wrap (dlscratch/grading/feedback.py).
+c.GenerateFeedback.exporter_class = "dlscratch.grading.feedback.FeedbackExporter"

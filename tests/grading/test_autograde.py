@@ -145,10 +145,11 @@ def test_failures_explain_themselves(graded, student, hint):
     op = student.removeprefix("wrong-")
     errors = error_outputs(graded, student, A1, {f"test_{op}", f"test_{op}_hidden"})
     assert errors, f"no error output in the cells of {op}"
-    for o in errors:
+    texts = [" ".join(o["evalue"].split()) for o in errors]  # lines joined: messages are wrapped
+    for o, text in zip(errors, texts):
         assert o["ename"] == "CheckFailed", o
-        assert f"{op}_backward" in o["evalue"] and "Hint:" in o["evalue"], o["evalue"]
-    assert any(hint in o["evalue"] for o in errors), [o["evalue"] for o in errors]
+        assert f"{op}_backward" in text and "\nHint:" in o["evalue"], o["evalue"]
+    assert any(hint in text for text in texts), texts
 
 
 def test_mischief_costs_only_the_cells_it_touches(graded):
@@ -204,3 +205,19 @@ def test_grades_export_and_feedback(graded):
     assert full == {"01-backward-passes": 35.0, "02-backprop": 12.0, "03-training": 10.0}, full
     for a, nb in NOTEBOOKS.items():
         assert (course.root / "feedback" / "full" / a / f"{nb}.html").is_file()
+
+
+def test_no_failure_message_has_a_line_that_viewers_cut_off(graded):
+    """Every error a check raised in any graded notebook, as the feedback and `nbgrader validate`
+    show it ("CheckFailed: " and the message): no line longer than 80 characters."""
+    checked, long = 0, []
+    for student, work in graded.plan.items():
+        for assignment in work:
+            for cell in graded.autograded(student, assignment)["cells"]:
+                for o in cell.get("outputs", []):
+                    if o["output_type"] == "error" and o["ename"] == "CheckFailed":
+                        checked += 1
+                        shown = f"{o['ename']}: {o['evalue']}"
+                        long += [(student, s.grade_id(cell), line) for line in shown.splitlines() if len(line) > 80]
+    assert checked >= 50, f"only {checked} failure messages: the scenarios no longer fail"
+    assert not long, f"{len(long)} lines longer than 80 characters, e.g. {long[:3]}"

@@ -104,3 +104,24 @@ def test_source_notebooks_are_stripped(assignment):
     assert "widgets" not in nb["metadata"]
     with_output = [i for i, cell in enumerate(nb["cells"]) if cell.get("outputs") or cell.get("execution_count")]
     assert not with_output, f"cells {with_output} of solutions/{assignment} have outputs: clear them before committing"
+
+
+# --- what a student sees before finishing anything ----------------------------------------------
+
+@pytest.mark.parametrize("assignment", NOTEBOOKS)
+def test_run_all_on_the_release_shows_every_drawing(assignment, tmp_path):
+    """Run All stops at the first test cell that fails, i.e. at the first unfinished function; every
+    drawing of the library's (`viz.draw_graph`) must come before that, so a student sees it at once."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(str(notebook_path("exercises", assignment)), as_version=4)
+    drawings = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and "viz.draw_graph" in cell.source]
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    with pytest.raises(CellExecutionError):  # an untouched release stops somewhere
+        client.execute()
+    shown = [i for i in drawings if any(k.startswith("image/") for o in nb.cells[i].get("outputs", [])
+                                        for k in o.get("data", {}))]
+    assert shown == drawings, (f"Run All on exercises/{assignment} stops before the drawings in cells "
+                               f"{sorted(set(drawings) - set(shown))}: move them above the first exercise")

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Grade an assignment end to end and print a summary (solutions/README.md, "Teaching with dlscratch").
+# Usage: bash scripts/grade.sh ASSIGNMENT [--jobs N] [--only-new] [--course DIR]
+#   e.g. bash scripts/grade.sh 01-backward-passes --jobs 2
+# Autogrades submitted/*/ASSIGNMENT/, writes feedback/ and grades.csv. Student code runs
+# with your rights: see "Student code runs unsandboxed" in solutions/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=python3
+if [ -x .venv/bin/nbgrader ] || ! command -v nbgrader >/dev/null 2>&1; then
+    bash scripts/setup.sh grading  # quick when .venv is current
+    export PATH="$PWD/.venv/bin:$PATH"  # nbgrader runs jupyter and alembic by name
+    python=.venv/bin/python
+fi  # else: an environment without .venv that has nbgrader, e.g. the grading container (solutions/README.md)
+exec "$python" -m dlscratch.grading.cli "$@"
