@@ -47,6 +47,13 @@ SERVER_EXTENSIONS_OFF = {
     "instructor": ["nbgrader.server_extensions.assignment_list"],
 }
 
+INSTRUCTOR_CONFIG = """c.CourseDirectory.root = {course!r}
+# Collect a submission only from the student it names (see owner_checked_collect.py).
+import sys  # noqa: E402
+sys.path.insert(0, {jupyter!r})
+c.ExchangeFactory.collect = "owner_checked_collect.OwnerCheckedCollect"
+"""
+
 
 def free_port():
     with socket.socket() as s:
@@ -75,6 +82,7 @@ class CourseHub:
         self.url = f"http://127.0.0.1:{self.port}"
         self.token = secrets.token_hex(32)  # the course-admin service's API token
         self.cell_timeout = cell_timeout
+        self.venv = VENV
         self.process = None
         self.created_users = []
 
@@ -113,6 +121,11 @@ class CourseHub:
             home = self.home(user)
             os.chmod(home, 0o700)  # Debian's default is 755: students would read each other's work
             self._write_user_config(user, role, home)
+        # The course's folder in the exchange belongs to the instructor from the start: in a
+        # 1777 exchange a student could otherwise create it first and own it.
+        (self.exchange / COURSE_ID).mkdir()
+        os.chmod(self.exchange / COURSE_ID, 0o755)
+        _chown_tree(self.exchange / COURSE_ID, self.instructor)
         self._write_course()
         self._write_hub_settings()
 
@@ -123,7 +136,8 @@ class CourseHub:
                 "c = get_config()  # noqa: F821\n"
                 f"c.Exchange.root = {str(self.exchange)!r}\n"
                 f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
-                + (f"c.CourseDirectory.root = {str(home / COURSE_FOLDER)!r}\n" if role == "instructor" else "")),
+                + (INSTRUCTOR_CONFIG.format(course=str(home / COURSE_FOLDER), jupyter=str(jupyter))
+                   if role == "instructor" else "")),
             jupyter / "labconfig" / "page_config.json": json.dumps(
                 {"disabledExtensions": {name: True for name in LAB_EXTENSIONS_OFF[role]
                                         + ["@jupyterlab/apputils-extension:announcements"]}}, indent=1),
@@ -134,7 +148,12 @@ class CourseHub:
         for path, text in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
+        if role == "instructor":
+            self._write_user_plugins(jupyter)
         _chown_tree(jupyter, user)
+
+    def _write_user_plugins(self, jupyter):
+        shutil.copy(Path(__file__).with_name("owner_checked_collect.py"), jupyter / "owner_checked_collect.py")
 
     def _write_course(self):
         course = self.course_dir
