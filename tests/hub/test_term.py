@@ -139,6 +139,10 @@ def run_term(hub):
     t.collected = {short: json.loads((hub.course_dir / "submitted" / user / ASSIGNMENT / NOTEBOOK).read_text())
                    for short, user in t.name.items()}
     t.grading_seconds = term.autograde(hub)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "term.json").write_text(json.dumps(
+        {"seconds to autograde the term's submissions": round(t.grading_seconds, 1), "submissions": len(WORK),
+         "cell timeout (the hostile loop costs it twice)": CELL_TIMEOUT}) + "\n")
     term.formgrader(hub, "generate_feedback")
     term.formgrader(hub, "release_feedback")
 
