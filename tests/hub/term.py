@@ -73,3 +73,53 @@ def autograde(hub, assignment=ASSIGNMENT):
     start = time.perf_counter()
     as_user(hub, hub.instructor, "nbgrader", "autograde", assignment, cwd=hub.course_dir)
     return time.perf_counter() - start
+
+
+class Person:
+    """Someone using the hub in their own browser window: logs in, clicks nbgrader's buttons."""
+
+    def __init__(self, browser, hub, user, artifacts):
+        self.hub, self.user, self.artifacts = hub, user, artifacts
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.context.set_default_timeout(180_000)  # a busy 2-core machine
+        self.page = self.context.new_page()
+
+    def log_in(self):
+        page = self.page
+        page.goto(f"{self.hub.url}/hub/login")
+        page.fill("#username_input", self.user)
+        page.fill("#password_input", self.hub.password)
+        page.click("#login_submit")
+        page.wait_for_url("**/lab**")  # the hub starts the server, then sends the browser to JupyterLab
+        page.wait_for_selector(".jp-LabShell")
+
+    def screenshot(self, name):
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(self.artifacts / f"{name}.png"))
+
+    # the instructor: the formgrader's Manage Assignments page
+    def formgrader_click(self, column, success, assignment=ASSIGNMENT):
+        page = self.page
+        if "/formgrader" not in page.url:
+            page.goto(f"{self.hub.url}/user/{self.user}/formgrader")
+        row = page.locator("tr", has=page.locator("td.name", has_text=assignment))
+        row.locator(f"td.{column} a").click()
+        dialog = page.locator(".modal-dialog")
+        dialog.wait_for()
+        text = dialog.inner_text()
+        self.screenshot(f"formgrader-{column}")
+        assert success in text, f"formgrader {column}: {text[:2000]}"
+        dialog.locator("button", has_text="OK").first.click()
+        dialog.wait_for(state="detached")
+
+    # a student: the Assignments panel
+    def open_assignment_list(self):
+        self.page.get_by_role("menuitem", name="Nbgrader").click()
+        self.page.get_by_text("Assignment List").click()
+
+    def click(self, button, then):
+        self.page.get_by_role("button", name=button).first.click()
+        self.page.get_by_role("button", name=then).first.wait_for()
+
+    def close(self):
+        self.context.close()

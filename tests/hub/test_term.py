@@ -73,13 +73,13 @@ def probe(hub, user, probes, payload=""):
 
 
 @pytest.fixture(scope="module")
-def course(request, hub_tools):
+def course(hub_tools, chromium):
     """Run the whole term once; the tests below check what it left."""
     hub = hub_tools.CourseHub(list(WORK), prefix=f"dlst{secrets.token_hex(3)}", cell_timeout=CELL_TIMEOUT)
     try:
         hub.create()
         hub.start()
-        yield run_term(hub)
+        yield run_term(hub, chromium)
     finally:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         (ARTIFACTS / "term-hub.log").write_text(hub.log_tail(2000), encoding="utf-8")
@@ -90,7 +90,7 @@ class Term:
     pass
 
 
-def run_term(hub):
+def run_term(hub, browser):
     t = Term()
     t.hub = hub
     t.name = {short: f"{hub.prefix}-{short}" for short in WORK}
@@ -98,23 +98,39 @@ def run_term(hub):
     with ThreadPoolExecutor(len(WORK) + 1) as pool:
         list(pool.map(hub.spawn, [inst, *t.name.values()]))
 
-    # The instructor: generate the student version and the gradebook, then release.
-    term.formgrader(hub, "assign")
-    term.formgrader(hub, "release")
+    # The instructor, in a browser: generate the student version and the gradebook, then release.
+    teacher = term.Person(browser, hub, inst, ARTIFACTS)
+    teacher.log_in()
+    teacher.formgrader_click("assign", "Success")
+    teacher.formgrader_click("release", "Successfully released")
 
-    # The students: see it, fetch it, work, save, submit.
+    # The students: see it, fetch it, work, save, submit. Ada clicks through her browser, the
+    # others (at the same time) make the same calls the Assignments panel makes.
+    path = f"{ASSIGNMENT}/{NOTEBOOK}"
+
     def study(short):
         user = t.name[short]
         before = term.listed(hub, user)
         term.assignment_action(hub, user, "fetch")
-        path = f"{ASSIGNMENT}/{NOTEBOOK}"
         release = term.read_notebook(hub, user, path)
         term.save_notebook(hub, user, path, student_work(release, short))
         after = term.assignment_action(hub, user, "submit")
         return before, release, after
 
     with ThreadPoolExecutor(len(WORK)) as pool:
-        t.studied = dict(zip(WORK, pool.map(study, WORK)))
+        others = {short: pool.submit(study, short) for short in WORK if short != "ada"}
+        ada = term.Person(browser, hub, t.name["ada"], ARTIFACTS)
+        ada.log_in()
+        before = term.listed(hub, ada.user)
+        ada.open_assignment_list()
+        ada.click("Fetch", then="Submit")
+        ada.screenshot("student-fetched")
+        release = term.read_notebook(hub, ada.user, path)
+        term.save_notebook(hub, ada.user, path, student_work(release, "ada"))  # her work, saved
+        ada.click("Submit", then="Fetch Feedback")
+        ada.screenshot("student-submitted")
+        t.studied = {"ada": (before, release, term.listed(hub, ada.user))}
+        t.studied.update({short: future.result() for short, future in others.items()})
 
     # Eve, from her own account, before and after grading.
     ex = hub.exchange / COURSE_ID
@@ -134,8 +150,8 @@ def run_term(hub):
         ("a submission forged in Ada's name", "forge", str(forged)),
     ], json.dumps(untouched))
 
-    # The instructor: collect, autograde, feedback.
-    term.formgrader(hub, "collect")
+    # The instructor: collect (browser), autograde (nbgrader autograde), feedback (browser).
+    teacher.formgrader_click("collect", "Successfully collected")
     t.collected = {short: json.loads((hub.course_dir / "submitted" / user / ASSIGNMENT / NOTEBOOK).read_text())
                    for short, user in t.name.items()}
     t.grading_seconds = term.autograde(hub)
@@ -143,20 +159,29 @@ def run_term(hub):
     (ARTIFACTS / "term.json").write_text(json.dumps(
         {"seconds to autograde the term's submissions": round(t.grading_seconds, 1), "submissions": len(WORK),
          "cell timeout (the hostile loop costs it twice)": CELL_TIMEOUT}) + "\n")
-    term.formgrader(hub, "generate_feedback")
-    term.formgrader(hub, "release_feedback")
+    teacher.formgrader_click("generate-feedback", "Success")
+    teacher.formgrader_click("release-feedback", "Success")
+    teacher.close()
 
     # The students fetch their feedback.
     def feedback(short):
-        user = t.name[short]
-        term.assignment_action(hub, user, "fetch_feedback")
+        term.assignment_action(hub, t.name[short], "fetch_feedback")
+        return read_feedback(hub, t.name[short])
+
+    def read_feedback(hub, user):
         folder = hub.api("GET", f"/user/{user}/api/contents/{ASSIGNMENT}/feedback")["content"]
         [stamp] = [entry["path"] for entry in folder if entry["type"] == "directory"]
         path = urllib.parse.quote(f"{stamp}/{NOTEBOOK[:-6]}.html")
         return hub.api("GET", f"/user/{user}/api/contents/{path}?type=file&format=text")["content"]
 
     with ThreadPoolExecutor(len(WORK)) as pool:
-        t.feedback = dict(zip(WORK, pool.map(feedback, WORK)))
+        others = [short for short in WORK if short != "ada"]
+        t.feedback = dict(zip(others, pool.map(feedback, others)))
+    ada.page.get_by_role("button", name="Fetch Feedback").first.click()  # Ada, in her browser
+    ada.page.get_by_text("view feedback").first.wait_for()
+    ada.screenshot("student-feedback")
+    ada.close()
+    t.feedback["ada"] = read_feedback(hub, t.name["ada"])
 
     t.eve_after = probe(hub, t.name["eve"], [
         ("Ada's feedback", "list", str(ada_home / ASSIGNMENT / "feedback")),
