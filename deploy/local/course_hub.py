@@ -47,12 +47,37 @@ SERVER_EXTENSIONS_OFF = {
     "instructor": ["nbgrader.server_extensions.assignment_list"],
 }
 
-INSTRUCTOR_CONFIG = """c.CourseDirectory.root = {course!r}
-# Collect a submission only from the student it names (see owner_checked_collect.py).
-import sys  # noqa: E402
-sys.path.insert(0, {jupyter!r})
-c.ExchangeFactory.collect = "owner_checked_collect.OwnerCheckedCollect"
-"""
+
+
+def write_role_config(folder, role, exchange, course_root, plugin_dir=None, uid_map=None):
+    """Write a user's nbgrader and Jupyter settings for their role into a Jupyter config folder.
+
+    Used here (each user's ~/.jupyter) and in the Kubernetes image (deploy/kubernetes/dlscratch-start).
+    plugin_dir: where owner_checked_collect.py is, if it is not importable anyway;
+    uid_map: a JSON file {user: uid} for uids without an /etc/passwd entry (Kubernetes)."""
+    nbgrader = ["c = get_config()  # noqa: F821",
+                f"c.Exchange.root = {str(exchange)!r}",
+                f"c.CourseDirectory.course_id = {COURSE_ID!r}"]
+    if role == "instructor":
+        nbgrader += [f"c.CourseDirectory.root = {str(course_root)!r}",
+                     "# Collect a submission only from the student it names (see owner_checked_collect.py)."]
+        if plugin_dir:
+            nbgrader += ["import sys  # noqa: E402", f"sys.path.insert(0, {str(plugin_dir)!r})"]
+        nbgrader += ['c.ExchangeFactory.collect = "owner_checked_collect.OwnerCheckedCollect"']
+        if uid_map:
+            nbgrader += [f"c.OwnerCheckedCollect.uid_map = {str(uid_map)!r}"]
+    files = {
+        "nbgrader_config.py": "\n".join(nbgrader) + "\n",
+        "labconfig/page_config.json": json.dumps(
+            {"disabledExtensions": {name: True for name in LAB_EXTENSIONS_OFF[role]
+                                    + ["@jupyterlab/apputils-extension:announcements"]}}, indent=1),
+        "jupyter_server_config.json": json.dumps(
+            {"ServerApp": {"jpserver_extensions": {name: False for name in SERVER_EXTENSIONS_OFF[role]}}}, indent=1),
+    }
+    for name, text in files.items():
+        path = Path(folder) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
 
 
 def free_port():
@@ -131,23 +156,7 @@ class CourseHub:
 
     def _write_user_config(self, user, role, home):
         jupyter = home / ".jupyter"
-        files = {
-            jupyter / "nbgrader_config.py": (
-                "c = get_config()  # noqa: F821\n"
-                f"c.Exchange.root = {str(self.exchange)!r}\n"
-                f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
-                + (INSTRUCTOR_CONFIG.format(course=str(home / COURSE_FOLDER), jupyter=str(jupyter))
-                   if role == "instructor" else "")),
-            jupyter / "labconfig" / "page_config.json": json.dumps(
-                {"disabledExtensions": {name: True for name in LAB_EXTENSIONS_OFF[role]
-                                        + ["@jupyterlab/apputils-extension:announcements"]}}, indent=1),
-            jupyter / "jupyter_server_config.json": json.dumps(
-                {"ServerApp": {"jpserver_extensions": {name: False for name in SERVER_EXTENSIONS_OFF[role]}}},
-                indent=1),
-        }
-        for path, text in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+        write_role_config(jupyter, role, self.exchange, home / COURSE_FOLDER, plugin_dir=jupyter)
         if role == "instructor":
             self._write_user_plugins(jupyter)
         _chown_tree(jupyter, user)
@@ -356,7 +365,14 @@ def main(argv=None):
     start.add_argument("--password", help="the password every user logs in with (default: a random one)")
     remove = sub.add_parser("remove", help="remove the users and folders a crashed run left behind")
     remove.add_argument("--prefix", default="dls")
+    role = sub.add_parser("role-config", help="write one user's settings for their role into a config folder")
+    for option in ("--role", "--exchange", "--course-root", "--into"):
+        role.add_argument(option, required=True)
+    role.add_argument("--uid-map")
     args = parser.parse_args(argv)
+    if args.command == "role-config":
+        write_role_config(args.into, args.role, args.exchange, args.course_root, uid_map=args.uid_map)
+        return
     if args.command == "remove":
         remove_leftovers(args.prefix)
         return

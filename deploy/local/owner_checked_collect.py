@@ -7,19 +7,34 @@ anyway: if it is newer, it replaces Ada's own submission. This plug-in skips suc
 collects the student's latest submission of their own. It is set in the instructor's
 ~/.jupyter/nbgrader_config.py: c.ExchangeFactory.collect = "owner_checked_collect.OwnerCheckedCollect".
 """
+import json
 import os
 import pwd
 
 from nbgrader.exchange.default.collect import ExchangeCollect
+from traitlets import Unicode
 
 
 class OwnerCheckedCollect(ExchangeCollect):
+    uid_map = Unicode("", help="A JSON file {user name: uid} for uids that have no /etc/passwd entry "
+                               "(Kubernetes pods); empty: use /etc/passwd only").tag(config=True)
+
+    def owner(self, path):
+        uid = os.stat(path).st_uid
+        try:
+            return pwd.getpwuid(uid).pw_name
+        except KeyError:
+            pass
+        if self.uid_map:
+            with open(self.uid_map, encoding="utf-8") as f:
+                names = {number: name for name, number in json.load(f).items()}
+            if uid in names:
+                return names[uid]
+        return f"uid {uid}"
+
     def _path_to_record(self, path):
         record = super()._path_to_record(path)
-        try:
-            owner = pwd.getpwuid(os.stat(path).st_uid).pw_name
-        except KeyError:
-            owner = f"uid {os.stat(path).st_uid}"
+        owner = self.owner(path)
         record["owned_by_student"] = owner == record["username"]
         if not record["owned_by_student"]:
             self.log.warning("Not collecting %s: it names %s but belongs to %s", path, record["username"], owner)

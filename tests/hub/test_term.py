@@ -13,6 +13,7 @@ import datetime
 import json
 import re
 import secrets
+import urllib.error
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
@@ -101,6 +102,7 @@ def run_term(hub, browser):
     # The instructor, in a browser: generate the student version and the gradebook, then release.
     teacher = term.Person(browser, hub, inst, ARTIFACTS)
     teacher.log_in()
+    t.sidebar = {"instructor": teacher.page.locator(".lm-TabBar-tab", has_text="Create Assignment").count()}
     teacher.formgrader_click("assign", "Success")
     teacher.formgrader_click("release", "Successfully released")
 
@@ -121,6 +123,7 @@ def run_term(hub, browser):
         others = {short: pool.submit(study, short) for short in WORK if short != "ada"}
         ada = term.Person(browser, hub, t.name["ada"], ARTIFACTS)
         ada.log_in()
+        t.sidebar["student"] = ada.page.locator(".lm-TabBar-tab", has_text="Create Assignment").count()
         before = term.listed(hub, ada.user)
         ada.open_assignment_list()
         ada.click("Fetch", then="Submit")
@@ -189,6 +192,13 @@ def run_term(hub, browser):
         ("the graded notebooks", "list", str(hub.course_dir / "autograded")),
     ])
 
+    t.formgrader_status = {}
+    for role, user in (("instructor", inst), ("student", t.name["eve"])):
+        try:
+            t.formgrader_status[role] = hub.api("GET", f"/user/{user}/formgrader/api/assignments", raw=True) and 200
+        except urllib.error.HTTPError as error:
+            t.formgrader_status[role] = error.code
+
     from nbgrader.api import Gradebook
     with Gradebook(f"sqlite:///{hub.course_dir / 'gradebook.db'}") as gb:
         t.scores = {short: {g.name: (g.score, g.max_score)
@@ -203,6 +213,12 @@ def test_students_see_fetch_and_submit_the_release(course):
         assert before[0]["status"] == "released"
         assert "### BEGIN SOLUTION" not in json.dumps(release) and "HIDDEN TESTS" not in json.dumps(release)
         assert any(a["status"] == "submitted" for a in after), (short, after)
+
+
+def test_each_role_gets_its_own_nbgrader_tools(course):
+    """The instructor has Create Assignment and the formgrader; a student has neither."""
+    assert course.sidebar == {"instructor": 1, "student": 0}
+    assert course.formgrader_status == {"instructor": 200, "student": 404}
 
 
 def test_each_collected_submission_is_the_students_own(course):
