@@ -11,6 +11,7 @@ import importlib.util
 import os
 import secrets
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -65,17 +66,28 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    """Debian's Chromium under Playwright (never `playwright install`)."""
+def in_browser_thread():
+    """in_browser_thread(fn) runs fn(browser) with Debian's Chromium under Playwright, in a thread of its own.
+
+    Playwright's sync API allows one instance per thread, and tests/e2e keeps one open in the
+    main thread for the whole session; so the hub tests drive theirs from another thread."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"no Chromium at {CHROMIUM}: `apt-get install chromium` (scripts/setup.sh dev does)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.skip("the Python package playwright is missing: pip install -e '.[dev]'")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+
+    def run(fn):
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            try:
+                return fn(browser)
+            finally:
+                browser.close()
+
+    def in_thread(fn):
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(run, fn).result()
+
+    return in_thread

@@ -74,13 +74,13 @@ def probe(hub, user, probes, payload=""):
 
 
 @pytest.fixture(scope="module")
-def course(hub_tools, chromium):
+def course(hub_tools, in_browser_thread):
     """Run the whole term once; the tests below check what it left."""
     hub = hub_tools.CourseHub(list(WORK), prefix=f"dlst{secrets.token_hex(3)}", cell_timeout=CELL_TIMEOUT)
     try:
         hub.create()
         hub.start()
-        yield run_term(hub, chromium)
+        yield in_browser_thread(lambda browser: run_term(hub, browser))
     finally:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         (ARTIFACTS / "term-hub.log").write_text(hub.log_tail(2000), encoding="utf-8")
