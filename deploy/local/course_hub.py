@@ -271,6 +271,10 @@ class CourseHub:
                 errors.append(error)
         self.created_users = []
         shutil.rmtree(self.base, ignore_errors=True)
+        try:
+            self.base.parent.rmdir()  # /srv/dlscratch-hub, when no other course is left in it
+        except OSError:
+            pass
         if errors:
             raise RuntimeError(f"clean-up was incomplete: {errors}")
 

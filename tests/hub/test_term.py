@@ -116,6 +116,8 @@ def run_term(hub, browser):
         term.assignment_action(hub, user, "fetch")
         release = term.read_notebook(hub, user, path)
         term.save_notebook(hub, user, path, student_work(release, short))
+        if short == "ben":  # checks his work first with Validate
+            t.validated = hub.api("POST", f"/user/{user}/assignments/validate", {"path": path}, timeout=300)
         after = term.assignment_action(hub, user, "submit")
         return before, release, after
 
@@ -219,6 +221,13 @@ def test_each_role_gets_its_own_nbgrader_tools(course):
     """The instructor has Create Assignment and the formgrader; a student has neither."""
     assert course.sidebar == {"instructor": 1, "student": 0}
     assert course.formgrader_status == {"instructor": 200, "student": 404}
+
+
+def test_validate_shows_a_student_what_fails(course):
+    answer = course.validated
+    assert answer["success"], answer
+    failed = answer["value"].get("failed", [])
+    assert failed and any("matmul_backward" in f.get("error", "") for f in failed), failed
 
 
 def test_each_collected_submission_is_the_students_own(course):
