@@ -106,6 +106,8 @@ class Person:
         row.locator(f"td.{column} a").click()
         dialog = page.locator(".modal-dialog")
         dialog.wait_for()
+        page.wait_for_function(  # faded in, for the screenshot
+            "() => { const m = document.querySelector('.modal.in'); return m && getComputedStyle(m).opacity === '1'; }")
         text = dialog.inner_text()
         self.screenshot(f"formgrader-{column}")
         assert success in text, f"formgrader {column}: {text[:2000]}"
