@@ -43,6 +43,7 @@ c.JupyterHub.spawner_class = "localprocess"
 c.Spawner.cmd = [os.path.join(venv_bin, "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
+c.Spawner.ip = "127.0.0.1"  # user servers on loopback too (the default; said here because it matters)
 c.Spawner.environment = {
     "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",  # nbgrader runs `jupyter` and `alembic` by name
     "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",  # one BLAS thread per kernel on a shared machine
