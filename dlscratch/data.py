@@ -4,6 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .core.errors import InvalidArgumentError
+
 
 def red_blue(n_per_class=50, std=1.0, seed=0):
     """The perceptron example: red points around (-2, -2) (label 0), blue around (2, 2) (label 1)."""
@@ -94,25 +96,68 @@ def make(name, n=200, noise=None, seed=0):
 
 
 def one_hot(y, num_classes=None, dtype=np.float64):
-    """Integer labels -> rows of 0s with a 1 in the label's column."""
+    """Integer labels -> rows of 0s with a 1 in the label's column.
+
+    Labels must be whole numbers in [0, num_classes); anything else is an
+    InvalidArgumentError rather than a silently wrong row.
+    """
     y = np.asarray(y)
-    num_classes = int(y.max()) + 1 if num_classes is None else num_classes
-    out = np.zeros((y.size, num_classes), dtype=dtype)
-    out[np.arange(y.size), y.ravel()] = 1
+    if y.size and (y.dtype.kind not in "biuf" or (y.dtype.kind == "f" and not np.all(y == np.round(y)))):
+        bad = y.ravel()[0] if y.dtype.kind not in "biuf" else y.ravel()[np.flatnonzero(y != np.round(y))[0]]
+        raise InvalidArgumentError(f"one_hot() needs integer class labels, but got {bad!r} (dtype {y.dtype}). "
+                                   "Pass class indices such as [0, 2, 1].")
+    labels = y.ravel().astype(np.int64)
+    if num_classes is None:
+        if not labels.size:
+            raise InvalidArgumentError("one_hot() of no labels cannot guess the number of classes: "
+                                       "pass num_classes=...")
+        num_classes = int(labels.max()) + 1
+    outside = labels[(labels < 0) | (labels >= num_classes)]
+    if outside.size:
+        raise InvalidArgumentError(f"one_hot() got the label {outside[0]}, outside the range [0, {num_classes}) "
+                                   f"that num_classes={num_classes} allows. Check the labels, or pass a larger "
+                                   "num_classes.")
+    out = np.zeros((labels.size, num_classes), dtype=dtype)
+    out[np.arange(labels.size), labels] = 1
     return out
 
 
+def _same_length(X, y, what):
+    if len(X) != len(y):
+        raise InvalidArgumentError(f"{what} got {len(X)} examples in X but {len(y)} labels in y; "
+                                   "they must have one label per example (the same first dimension).")
+
+
 def train_test_split(X, y, test_size=0.25, seed=0):
-    """Shuffle, then split: X_train, X_test, y_train, y_test (as scikit-learn orders them)."""
+    """Shuffle, then split: X_train, X_test, y_train, y_test (as scikit-learn orders them).
+
+    test_size is a fraction in (0, 1), or a whole number of test examples.
+    """
     X, y = np.asarray(X), np.asarray(y)
+    _same_length(X, y, "train_test_split()")
+    if isinstance(test_size, (int, np.integer)) and not isinstance(test_size, bool):
+        n_test = int(test_size)
+    elif isinstance(test_size, (float, np.floating)) and 0 < test_size < 1:
+        n_test = int(round(len(X) * test_size))
+    else:
+        raise InvalidArgumentError(f"train_test_split() got test_size={test_size!r}; pass a fraction between "
+                                   "0 and 1, or a whole number of test examples.")
+    if not 0 < n_test < len(X):
+        raise InvalidArgumentError(f"train_test_split() with test_size={test_size!r} of {len(X)} examples "
+                                   f"leaves the {'test' if n_test <= 0 else 'training'} set empty; "
+                                   "choose a test_size that leaves examples on both sides.")
     order = np.random.default_rng(seed).permutation(len(X))
-    n_test = int(round(len(X) * test_size))
     test, train = order[:n_test], order[n_test:]
     return X[train], X[test], y[train], y[test]
 
 
 def batches(X, y, batch_size, seed=0):
     """Shuffled mini-batches (X_batch, y_batch) covering the data once."""
+    X, y = np.asarray(X), np.asarray(y)
+    _same_length(X, y, "batches()")
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+        raise InvalidArgumentError(f"batches() got batch_size={batch_size!r}; pass a whole number of "
+                                   "examples per batch, 1 or more.")
     order = np.random.default_rng(seed).permutation(len(X))
     for start in range(0, len(X), batch_size):
         idx = order[start:start + batch_size]
