@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.errors import InvalidArgumentError
+from .core import InvalidArgumentError
 
 
 def red_blue(n_per_class=50, std=1.0, seed=0):

@@ -13,7 +13,10 @@ from .errors import (
     FeedError,
     GradientError,
     GraphError,
+    InvalidArgumentError,
     NumericsError,
+    ResourceExhaustedError,
+    SessionError,
     ShapeError,
     describe,
     format_shape,
@@ -82,8 +85,8 @@ from .traversal import topological_order
 
 __all__ = [
     # errors
-    "DLScratchError", "FeedError", "GradientError", "GraphError", "NumericsError", "ShapeError",
-    "describe", "format_shape",
+    "DLScratchError", "FeedError", "GradientError", "GraphError", "InvalidArgumentError", "NumericsError",
+    "ResourceExhaustedError", "SessionError", "ShapeError", "describe", "format_shape",
     # the graph
     "Graph", "Node", "Operation", "Placeholder", "Variable", "Constant",
     "get_default_graph", "reset_default_graph", "name_scope", "placeholder", "placeholder_with_default",
