@@ -8,7 +8,6 @@ from .core import (
     GraphError,
     Node,
     Op,
-    ShapeError,
     Variable,
     add,
     clip_by_value,
@@ -27,6 +26,7 @@ from .core import (
     sigmoid,
     softmax,  # noqa: F401  (ds.nn.softmax, as in TensorFlow)
     softmax_cross_entropy_with_logits,
+    sparse_softmax_cross_entropy_with_logits,
     square,
     subtract,
     tanh,
@@ -125,7 +125,8 @@ def cross_entropy(probabilities, labels, reduction="sum", epsilon=1e-12):
     finite loss instead of inf, and no NaN gradients. labels must have the
     shape of the probabilities (one-hot rows), checked as the loss is built.
     """
-    labels, probabilities = check_labels(labels, probabilities, "ds.nn.cross_entropy", "probabilities")
+    labels, probabilities = to_node(labels), to_node(probabilities)
+    op_class("SoftmaxCrossEntropyWithLogits").check(labels, probabilities, "ds.nn.cross_entropy", "probabilities")
     p = clip_by_value(probabilities, epsilon, 1.0)
     per_example = negative(reduce_sum(multiply(labels, log(p)), axis=-1))
     return _reduce(per_example, reduction)
@@ -138,50 +139,9 @@ def softmax_cross_entropy(*, labels, logits, reduction="mean"):
     "sum" and "mean" give one node, SoftmaxCrossEntropyLoss, worth
     reduce_sum/reduce_mean(softmax_cross_entropy_with_logits(...)) and cheaper to run.
     """
-    labels, logits = check_labels(labels, logits, "ds.nn.softmax_cross_entropy")
     if reduction in ("sum", "mean"):
         return op_class("SoftmaxCrossEntropyLoss").apply(labels, logits, name="loss", axis=-1, reduction=reduction)
     return _reduce(softmax_cross_entropy_with_logits(labels=labels, logits=logits), reduction)
-
-
-def check_labels(labels, logits, loss, what="logits"):
-    """labels and logits as nodes, after checking that their shapes, where known, are the same.
-
-    Class indices (shape (N,) or (N, 1)) next to (N, C) logits would otherwise
-    broadcast into a finite, wrong loss. TensorFlow refuses them, and so do we.
-    """
-    labels, logits = to_node(labels), to_node(logits)
-    a, b = _known_shape(labels), _known_shape(logits)
-    if a is not None and b is not None and not _compatible(a, b):
-        raise ShapeError(f"{loss}: the labels {describe(labels)} have shape {_fmt(a)} but the {what} "
-                         f"{describe(logits)} have shape {_fmt(b)}; they must be the same, one row of class "
-                         f"scores per example. {LABELS_HINT}")
-    return labels, logits
-
-
-LABELS_HINT = ("For class indices such as [0, 2, 1], make one-hot rows with ds.data.one_hot(y, num_classes), "
-               "or use ds.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits).")
-
-
-def _known_shape(node):
-    """The shape a node is known to have before it runs (None for unknown sizes), or None."""
-    shape = getattr(node, "shape", None)
-    if shape is None:
-        shape = getattr(node, "static_shape", None)
-    if shape is None:
-        return None
-    try:
-        return tuple(None if d is None else int(d) for d in shape)
-    except TypeError:  # a shape object of unknown rank
-        return None
-
-
-def _compatible(a, b):
-    return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
-
-
-def _fmt(shape):
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def mean_squared_error(*, labels, predictions):

@@ -86,7 +86,8 @@ class Optimizer:
         return TrainStep(self, loss, var_list, name)
 
     def apply_gradients(self, grads_and_vars, learning_rate=None):
-        """Update each Variable from its gradient (None means: leave it alone).
+        """Update each Variable from its gradient (None means: leave it alone). A Variable keeps its
+        dtype: a float64 gradient or learning rate does not turn a float32 Variable into float64.
 
         `learning_rate`, if given, is this step's rate (a TrainStep passes the value of a node rate).
         """
@@ -97,7 +98,8 @@ class Optimizer:
         self.iterations += 1
         for grad, var in grads_and_vars:
             if grad is not None:
-                var.value = self.updated(var, var.value, grad, rate)
+                new = self.updated(var, var.value, grad, rate)
+                var.value = new if new.dtype == var.value.dtype else new.astype(var.value.dtype)
 
     def updated(self, var, value, grad, learning_rate):
         raise NotImplementedError

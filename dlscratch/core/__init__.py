@@ -7,6 +7,7 @@
     session.py    Session: the forward pass
     autodiff.py   backprop: the backward pass; gradients() and compute_gradients()
 """
+from . import debugging
 from .autodiff import backprop, compute_gradients, gradients, input_gradients
 from .errors import (
     DLScratchError,
@@ -47,6 +48,7 @@ from .ops import (
     add,
     argmax,
     cast,
+    check_numerics,
     clip_by_value,
     divide,
     equal,
@@ -64,6 +66,7 @@ from .ops import (
     sigmoid,
     softmax,
     softmax_cross_entropy_with_logits,
+    sparse_softmax_cross_entropy_with_logits,
     square,
     subtract,
     tanh,
@@ -95,11 +98,12 @@ __all__ = [
     # ops
     "add", "subtract", "multiply", "divide", "negative", "square", "pow", "matmul", "sigmoid", "tanh", "relu",
     "exp", "log", "clip_by_value", "softmax", "log_softmax", "softmax_cross_entropy_with_logits",
-    "reduce_sum", "reduce_mean", "transpose", "reshape", "argmax", "equal", "cast",
+    "sparse_softmax_cross_entropy_with_logits", "check_numerics", "reduce_sum", "reduce_mean", "transpose",
+    "reshape", "argmax", "equal", "cast",
     # defining ops and their gradients
     "OPS", "Op", "OpContext", "register_op", "op_class", "gradient_rule", "register_gradient",
     "override_gradients", "unbroadcast",
     # running and differentiating
-    "Session", "InteractiveSession", "get_default_session", "RunValues", "topological_order", "backprop",
-    "gradients", "compute_gradients", "input_gradients",
+    "Session", "InteractiveSession", "get_default_session", "RunValues", "debugging", "topological_order",
+    "backprop", "gradients", "compute_gradients", "input_gradients",
 ]

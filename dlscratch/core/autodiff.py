@@ -1,10 +1,10 @@
 """Reverse-mode differentiation: walk the graph backwards, summing gradients over consumers."""
 import numpy as np
 
-from .errors import DLScratchError, GradientError, describe
+from .errors import DLScratchError, GradientError, NumericsError, describe
 from .graph import Operation
 from .registry import OPS, Op, OpContext, register_op
-from .session import RunValues, Session
+from .session import RunValues, Session, numerics_message, watching_numerics
 from .traversal import topological_order
 
 
@@ -14,23 +14,25 @@ def backprop(loss, values, wrt=None, trace=None):
     values: what Session.evaluate_all returned (or any {node: value} dict for the nodes behind the loss).
     wrt:    the nodes whose gradients are wanted (a tuple), or None for all of them.
     trace:  optional callback trace(node, ctx, grad, input_grads) after each op, for teaching tools.
-    A node the loss does not depend on is absent from the result.
+    A node the loss does not depend on is absent from the result. Each gradient has
+    its node's dtype: a float32 Variable gets a float32 gradient, whatever the loss mixed in.
     """
     contexts = values.contexts if isinstance(values, RunValues) else _contexts(values)
+    check = getattr(values, "check_numerics", False)  # Session(check_numerics=True) watches gradients too
     grads = {loss: _seed(values[loss])}
     for node, needs in _backward_order(loss, wrt):
         grad, ctx = grads.get(node), contexts.get(node)
         if grad is None or ctx is None:  # no gradient reached this op, or its value was fed
             continue
         ctx.needs = needs
-        input_grads = input_gradients(node, _call_rule(node, ctx, grad))
+        input_grads = input_gradients(node, _call_rule(node, ctx, grad, check))
         if trace is not None:
             trace(node, ctx, grad, input_grads)
         for x, value, g, need in zip(node.inputs, ctx.inputs, input_grads, needs):
             if need and g is not None:
-                _check_shape(node, x, g, value)
+                _check_gradient(node, x, g, value, check)
                 grads[x] = g if x not in grads else grads[x] + g  # a sum over x's consumers
-    return grads
+    return _in_own_dtypes(grads, values, wrt)
 
 
 def _backward_order(loss, wrt):
@@ -75,14 +77,27 @@ def _seed(out):
     return seed
 
 
-def _call_rule(node, ctx, grad):
+def _call_rule(node, ctx, grad, check=False):
     try:
-        return OPS[node.op_type].backward(ctx, grad)
+        with watching_numerics(check):
+            return OPS[node.op_type].backward(ctx, grad)
     except DLScratchError:
         raise
+    except FloatingPointError as e:  # check_numerics, or the caller's np.errstate(... = "raise")
+        raise NumericsError("in the backward pass, the gradient rule of " +
+                            numerics_message(node, f"inf or NaN ({e})", ctx.inputs)) from e
     except Exception as e:
         e.add_note(f"(raised by the gradient rule of {describe(node)})")
         raise
+
+
+def _in_own_dtypes(grads, values, wrt):
+    """Each wanted gradient in the dtype of its node's value (float32 stays float32)."""
+    for x in grads if wrt is None else wrt:
+        g, dtype = grads.get(x), getattr(values.get(x), "dtype", None)
+        if g is not None and dtype is not None and dtype.kind == "f" and g.dtype != dtype:
+            grads[x] = g.astype(dtype)
+    return grads
 
 
 def input_gradients(node, result):
@@ -101,8 +116,14 @@ def input_gradients(node, result):
     return result
 
 
-def _check_shape(node, x, g, value):
+def _check_gradient(node, x, g, value, check_numerics=False):
     if getattr(g, "shape", None) == getattr(value, "shape", ()):  # () for a Python number
+        if check_numerics and not np.all(np.isfinite(g)):
+            raise NumericsError(f"in the backward pass, the gradient rule of {describe(node)} returned "
+                                f"{'NaN' if np.any(np.isnan(g)) else 'inf'} in the gradient for its input "
+                                f"{describe(x)} of shape {np.shape(value)}; it is the first gradient of this run "
+                                "to do so. Look at that input's values (e.g. sqrt or log at 0), or use a stable "
+                                "form, or a smaller learning rate.")
         return
     if not hasattr(g, "shape"):
         raise GradientError(f"the gradient rule of {describe(node)} returned a {type(g).__name__} for its "

@@ -147,13 +147,16 @@ class Node:
 
     def check_feed(self, value):
         """A value fed for this node (TensorFlow lets you feed any node), as an array of its shape if known."""
-        from .errors import FeedError
-        array = _as_array(value, f"the value fed for {describe(self)}")
-        shape = getattr(self, "shape", None)
+        from .errors import FeedError, GraphError
+        try:
+            array = _as_array(value, f"the value fed for {describe(self)}")
+        except GraphError as e:
+            raise FeedError(str(e)) from None
+        shape, dtype = getattr(self, "shape", None), getattr(self, "dtype", None)
         if shape is not None and not _shape_fits(array.shape, tuple(shape)):
             raise FeedError(f"{describe(self)} has shape {format_shape(shape)} but was fed shape {array.shape}; "
                             "feed a value of the node's shape.")
-        return array
+        return array if dtype is None or array.dtype == dtype else array.astype(dtype)  # a float32 Variable stays so
 
     # Python operators build ops. Imported late: ops.py builds on this module.
     def __add__(self, other): return _ops().add(self, other)

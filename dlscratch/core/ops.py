@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from .errors import GraphError, format_shape
+from .errors import GraphError, InvalidArgumentError, NumericsError, ShapeError, describe, format_shape
+from .graph import to_node
 from .registry import Op, ones_vector, register_op, unbroadcast
 
 
@@ -145,11 +146,11 @@ class Square(_SameShape):
 class Pow(_SameShape):
     @staticmethod
     def forward(ctx, x, exponent):
-        return x ** exponent
+        return x ** float(exponent)  # a float exponent: integer inputs may take negative powers too
 
     @staticmethod
     def backward(ctx, grad):
-        p, x = ctx.attrs["exponent"], ctx.inputs[0]
+        p, x = float(ctx.attrs["exponent"]), ctx.inputs[0]
         if p == 0:  # x ** 0 is constant; x ** -1 would divide by zero at x = 0
             return (np.zeros_like(x),)
         return (grad * p * x ** (p - 1),)
@@ -335,12 +336,63 @@ class LogSoftmax(_SameShape):
         return (grad - np.exp(y) * _sum(grad, axis),)
 
 
+LABELS_HINT = ("For class indices such as [0, 2, 1], make one-hot rows with ds.data.one_hot(y, num_classes), "
+               "or use ds.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)")
+
+
+class _LabelsLikeLogits(Op):
+    """A loss whose labels must have the logits' shape, as TensorFlow requires: class indices of shape
+    (N,) or (N, 1) would otherwise broadcast against (N, C) logits into a finite, wrong loss."""
+
+    @classmethod
+    def apply(cls, labels, logits, name=None, **attrs):
+        labels, logits = to_node(labels, cls.op_type, 0), to_node(logits, cls.op_type, 1)
+        cls.check(labels, logits, f"ds.{cls.op_type} (the loss being built)")
+        return super().apply(labels, logits, name=name, **attrs)
+
+    @staticmethod
+    def check(labels, logits, loss, what="logits"):
+        """As the graph is built: refuse labels whose known shape differs from the logits' known shape."""
+        a, b = _known_shape(labels), _known_shape(logits)
+        if a is not None and b is not None and not _compatible(a, b):
+            raise ShapeError(f"{loss}: the labels {describe(labels)} have shape {format_shape(a)} but the {what} "
+                             f"{describe(logits)} have shape {format_shape(b)}; they must be the same, one row of "
+                             f"class scores per example. {LABELS_HINT}.")
+
+    @staticmethod
+    def explain(shapes, attrs):
+        return (f"the labels' shape {format_shape(shapes[0])} is not the logits' shape {format_shape(shapes[1])}; they must be "
+                f"the same, one row of class scores per example. {LABELS_HINT}")
+
+
+def _same_shape(labels, logits):
+    """As the op runs: the shapes known only now (explained by _LabelsLikeLogits.explain)."""
+    if np.shape(labels) != np.shape(logits):
+        raise ValueError(f"labels of shape {np.shape(labels)} for logits of shape {np.shape(logits)}")
+
+
+def _known_shape(node):
+    """The shape a node is known to have before it runs (None for an unknown size), or None."""
+    shape = getattr(node, "shape", None)
+    if shape is None:
+        shape = getattr(node, "static_shape", None)
+    try:
+        return None if shape is None else tuple(None if d is None else int(d) for d in shape)
+    except TypeError:  # a shape of unknown rank
+        return None
+
+
+def _compatible(a, b):
+    return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
+
+
 @register_op
-class SoftmaxCrossEntropyWithLogits(Op):
+class SoftmaxCrossEntropyWithLogits(_LabelsLikeLogits):
     """-sum(labels * log_softmax(logits)) along `axis`; labels are usually one-hot rows."""
 
     @staticmethod
     def forward(ctx, labels, logits, axis):
+        _same_shape(labels, logits)
         shifted, e, total = _shifted_exp(logits, axis)
         ctx.save_for_backward(e / total)  # the softmax, which the gradient needs
         return -_sum(labels * (shifted - np.log(total)), axis).squeeze(axis)
@@ -363,26 +415,27 @@ class SoftmaxCrossEntropyWithLogits(Op):
 
 
 @register_op
-class SoftmaxCrossEntropyLoss(Op):
+class SoftmaxCrossEntropyLoss(_LabelsLikeLogits):
     """The batch's loss in one op: the sum ("sum") or mean ("mean") over the examples of
     SoftmaxCrossEntropyWithLogits. Fusing the reduction saves numpy calls in both passes,
     which is most of the work for a small network. Built by ds.nn.softmax_cross_entropy."""
 
     @staticmethod
     def forward(ctx, labels, logits, axis, reduction):
+        _same_shape(labels, logits)
         shifted, e, total = _shifted_exp(logits, axis)
         label_sums = _sum(labels, axis)  # 1 per example for one-hot labels
         # the sum over examples of -sum(labels * log p), with log p = shifted - log(total)
         loss = _dot(label_sums, np.log(total)) - _dot(labels, shifted)
         count = 1 if reduction == "sum" else _size(total, label_sums)
         ctx.save_for_backward(e / total, label_sums, count)
-        return loss / count
+        return loss / count if count else loss * np.nan  # the mean over an empty batch is NaN, as in TensorFlow
 
     @staticmethod
     def backward(ctx, grad):
         labels, logits = ctx.inputs
         p, label_sums, count = ctx.saved_values
-        scale = grad / count
+        scale = grad / max(count, 1)  # no examples: every gradient is empty anyway
         d_labels = scale * -_log_softmax(logits, ctx.attrs["axis"]) if ctx.needs[0] else None
         d_logits = scale * (p * label_sums - labels) if ctx.needs[1] else None
         return (None if d_labels is None else unbroadcast(d_labels, labels.shape),
@@ -391,6 +444,61 @@ class SoftmaxCrossEntropyLoss(Op):
     @staticmethod
     def infer_shape(shapes, attrs):
         return ()
+
+
+@register_op
+class SparseSoftmaxCrossEntropyWithLogits(Op):
+    """-log_softmax(logits)[label] for each example: labels are class indices, one per row of logits."""
+
+    @classmethod
+    def apply(cls, labels, logits, name=None):
+        labels, logits = to_node(labels, cls.op_type, 0), to_node(logits, cls.op_type, 1)
+        a, b = _known_shape(labels), _known_shape(logits)
+        if a is not None and b is not None and len(a) != len(b) - 1:
+            raise ShapeError(f"ds.nn.sparse_softmax_cross_entropy_with_logits: the labels {describe(labels)} "
+                             f"have shape {format_shape(a)} but must be class indices, one per row of the logits "
+                             f"{describe(logits)} of shape {format_shape(b)}. For one-hot labels use "
+                             "ds.softmax_cross_entropy_with_logits.")
+        return super().apply(labels, logits, name=name)
+
+    @staticmethod
+    def forward(ctx, labels, logits):
+        classes = _class_indices(ctx.node, labels, logits)[..., None]
+        shifted, e, total = _shifted_exp(logits, -1)
+        ctx.save_for_backward(e / total, classes)
+        return (np.log(total) - np.take_along_axis(shifted, classes, -1))[..., 0]
+
+    @staticmethod
+    def backward(ctx, grad):
+        p, classes = ctx.saved_values
+        d_logits = p.copy()  # softmax minus the one-hot row of the label
+        np.put_along_axis(d_logits, classes, np.take_along_axis(p, classes, -1) - 1, -1)
+        return None, grad[..., None] * d_logits
+
+    @staticmethod
+    def explain(shapes, attrs):
+        return (f"labels of shape {format_shape(shapes[0])} must be class indices, one per row of the logits: shape "
+                f"{format_shape(shapes[1][:-1])}. For one-hot labels (shaped like the logits) use "
+                "ds.softmax_cross_entropy_with_logits")
+
+
+def _class_indices(node, labels, logits):
+    """labels as integer indices into the last axis of logits, or an error that says what is wrong."""
+    labels, logits = np.asarray(labels), np.asarray(logits)
+    if labels.shape != logits.shape[:-1]:
+        raise ValueError("labels are not one class index per row of logits")  # explained by explain()
+    if labels.dtype.kind not in "iub" and (labels.dtype.kind != "f" or np.any(labels != np.round(labels))):
+        bad = labels.ravel()[np.flatnonzero(labels != np.round(labels))[0]] if labels.dtype.kind == "f" else labels
+        raise InvalidArgumentError(f"op {describe(node)} needs integer class indices as labels, but got {bad} "
+                                   f"(dtype {labels.dtype}, shape {labels.shape}). Feed whole numbers, e.g. "
+                                   "from a placeholder declared with dtype=np.int64.")
+    n = logits.shape[-1]
+    outside = labels[(labels < 0) | (labels >= n)]
+    if outside.size:
+        raise InvalidArgumentError(f"op {describe(node)} got the class label {outside.flat[0]:g}, outside the "
+                                   f"valid range [0, {n}) for logits of shape {logits.shape} ({n} classes). Check "
+                                   "the labels, or give the model as many outputs as there are classes.")
+    return labels.astype(np.intp)
 
 
 def _dot(a, b):
@@ -419,6 +527,18 @@ def _expand_reduced(grad, x, axis, keepdims):
     return out
 
 
+class _Reduction(Op):
+    @staticmethod
+    def explain(shapes, attrs):
+        shape, axis = shapes[0], attrs["axis"]
+        n = len(shape)
+        outside = [a for a in ((axis,) if np.isscalar(axis) else axis or ()) if not -n <= a < n]
+        if not outside:
+            return "the axes do not fit the input (is an axis given twice?)"
+        return (f"axis {outside[0]} is out of range for an input of shape {format_shape(shape)} with {n} "
+                f"dimension{'' if n == 1 else 's'}: use an axis from {-n} to {n - 1}, or axis=None for all")
+
+
 @register_op
 class Sum(_Reduction):
     @staticmethod
@@ -435,11 +555,15 @@ class Sum(_Reduction):
 class Mean(_Reduction):
     @staticmethod
     def forward(ctx, x, axis, keepdims):
+        if np.size(x) == 0:  # the mean of nothing (an empty batch) is NaN, as in TensorFlow, without numpy's warning
+            return np.sum(x, axis=axis, keepdims=keepdims) * np.nan
         return np.mean(x, axis=axis, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx, grad):
         x, a = ctx.inputs[0], ctx.attrs
+        if x.size == 0:
+            return (np.zeros_like(x),)
         count = x.size // max(np.size(ctx.output), 1)
         return (_expand_reduced(grad / count, x, a["axis"], a["keepdims"]),)
 
@@ -473,8 +597,28 @@ class Reshape(Op):
 
     @staticmethod
     def explain(shapes, attrs):
-        return (f"an array of shape {format_shape(shapes[0])} cannot be reshaped to "
-                f"{format_shape(attrs['shape'])}: the sizes differ")
+        size = math.prod(shapes[0])
+        return (f"an array of shape {format_shape(shapes[0])} ({size} elements) cannot be reshaped to "
+                f"{format_shape(attrs['shape'])} ({math.prod(attrs['shape'])} elements): the sizes differ. Give a shape "
+                f"with {size} elements; one -1 in it stands for whatever size fits")
+
+
+@register_op
+class CheckNumerics(Op):
+    """x unchanged, after checking that it holds no NaN or inf (tf.debugging.check_numerics)."""
+
+    @staticmethod
+    def forward(ctx, x, message):
+        if not np.all(np.isfinite(x)):
+            what = "NaN" if np.any(np.isnan(x)) else "inf"
+            raise NumericsError(f"{message}: op {describe(ctx.node)} found {what} in its input "
+                                f"{describe(ctx.node.inputs[0])} of shape {np.shape(x)}. Look at the ops before "
+                                "it; Session(check_numerics=True) names the first one that made it.")
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad,)
 
     @staticmethod
     def infer_shape(shapes, attrs):
@@ -612,6 +756,17 @@ def log_softmax(x, axis=-1, name=None):
 def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):
     """-sum(labels * log_softmax(logits)) along `axis`: one loss per example, numerically stable."""
     return SoftmaxCrossEntropyWithLogits.apply(labels, logits, name=name, axis=axis)
+
+
+def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None):
+    """softmax_cross_entropy_with_logits for labels given as class indices (shape: the logits' without
+    the last axis), as in TensorFlow; labels outside [0, classes) are an InvalidArgumentError."""
+    return SparseSoftmaxCrossEntropyWithLogits.apply(labels, logits, name=name)
+
+
+def check_numerics(tensor, message, name=None):
+    """`tensor` unchanged; running it raises a NumericsError with `message` if it holds NaN or inf."""
+    return CheckNumerics.apply(tensor, name=name, message=message)
 
 
 def reduce_sum(x, axis=None, keepdims=False, name=None):

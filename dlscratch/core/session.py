@@ -3,7 +3,16 @@ import threading
 
 import numpy as np
 
-from .errors import DLScratchError, FeedError, GraphError, NumericsError, ShapeError, describe
+from .errors import (
+    DLScratchError,
+    FeedError,
+    GraphError,
+    NumericsError,
+    ResourceExhaustedError,
+    SessionError,
+    ShapeError,
+    describe,
+)
 from .graph import Constant, Node, Placeholder, Variable, get_default_graph
 from .registry import OPS, OpContext
 from .traversal import topological_order
@@ -11,16 +20,24 @@ from .traversal import topological_order
 # What numpy raises when an op's inputs don't fit; Session explains it in the graph's terms.
 NUMPY_ERRORS = (ValueError, TypeError, IndexError, FloatingPointError, MemoryError)
 
+CHECK_NUMERICS = {"always": False}  # ds.debugging.enable_check_numerics() turns it on for every session
+
+
+def watching_numerics(check):
+    """A `with` block in which numpy raises (FloatingPointError) where it would make inf or NaN, if `check`."""
+    return np.errstate(divide="raise", over="raise", invalid="raise") if check else np.errstate()
+
 
 class RunValues(dict):
     """{node: value} for one run, plus `contexts`: {op node: the OpContext of its forward},
     which backprop hands to each op's backward. Nothing of a run outlives it."""
 
-    __slots__ = ("contexts",)
+    __slots__ = ("contexts", "check_numerics")
 
-    def __init__(self, values=()):
+    def __init__(self, values=(), check_numerics=False):
         super().__init__(values)
         self.contexts = {}
+        self.check_numerics = check_numerics  # backprop checks the gradients too
 
 
 class Session:
@@ -28,13 +45,15 @@ class Session:
 
     `fetches` is a node, or a list, tuple, namedtuple or dict of them (nested as
     you like); the result has the same structure. Every node is computed at most
-    once per run. With check_numerics=True, the first op whose output holds a NaN
-    or an infinity stops the run with a NumericsError that names it.
+    once per run. With check_numerics=True (or after ds.debugging.enable_check_numerics()),
+    the first op whose output, or whose gradient, holds a NaN or an infinity stops
+    the run with a NumericsError that names it; so does a fed value with NaN or inf.
     """
 
     def __init__(self, graph=None, check_numerics=False):
         self.graph = graph or get_default_graph()
         self.check_numerics = check_numerics
+        self.closed = False
 
     def __enter__(self):  # inside `with`, it is the default session: node.eval() and op.run() use it
         _default_sessions().append(self)
@@ -45,7 +64,8 @@ class Session:
         self.close()
 
     def close(self):
-        pass  # nothing to release; kept for TensorFlow-style code
+        """Nothing to release, but as in TensorFlow a closed session refuses to run."""
+        self.closed = True
 
     def run(self, fetches, feed_dict=None):
         values = self.evaluate_all(fetches, feed_dict)
@@ -53,30 +73,39 @@ class Session:
 
     def evaluate_all(self, fetches, feed_dict=None):
         """{node: value} for every node evaluated to compute `fetches`: the forward pass."""
-        values = RunValues(self._feeds(feed_dict))
+        check = self._checking_numerics()
+        values = RunValues(self._feeds(feed_dict, check), check)
         order, node = self._order(fetches, values), None
         try:
-            for node in order:
-                if node in values:  # fed: as in TensorFlow, any node may be fed
-                    continue
-                op = OPS.get(node.op_type)
-                if op is not None:  # an op: computed from its inputs, with a fresh context for backprop
-                    ctx = OpContext(node, [values[x] for x in node.inputs])
-                    ctx.output = values[node] = op.forward(ctx, *ctx.inputs, **node.attrs)
-                    values.contexts[node] = ctx
-                    if self.check_numerics:
-                        _check_finite(node, ctx)
-                elif isinstance(node, Placeholder):
-                    values[node] = self._unfed(node, fetches)
-                elif isinstance(node, (Variable, Constant)):
-                    values[node] = node.value
-                else:  # gradients and training steps work on the run so far
-                    values[node] = node.compute(values)
+            with watching_numerics(check):
+                for node in order:
+                    if node in values:  # fed: as in TensorFlow, any node may be fed
+                        continue
+                    op = OPS.get(node.op_type)
+                    if op is not None:  # an op: computed from its inputs, with a fresh context for backprop
+                        ctx = OpContext(node, [values[x] for x in node.inputs])
+                        ctx.output = values[node] = op.forward(ctx, *ctx.inputs, **node.attrs)
+                        values.contexts[node] = ctx
+                        if check:
+                            check_finite(node, ctx.output, ctx.inputs)
+                    elif isinstance(node, Placeholder):
+                        values[node] = self._unfed(node, fetches)
+                    elif isinstance(node, (Variable, Constant)):
+                        values[node] = node.value
+                    else:  # gradients and training steps work on the run so far
+                        values[node] = node.compute(values)
         except NUMPY_ERRORS as e:
             if node.op_type not in OPS or isinstance(e, DLScratchError):  # explained where it happened
                 raise
             raise _forward_error(node, values, e) from e
         return values
+
+    def _checking_numerics(self):
+        """Whether this run checks for NaN and inf; a closed session refuses to run at all."""
+        if self.closed:
+            raise SessionError("this session was closed (by session.close(), or at the end of its `with` "
+                               "block), so it cannot run anything. Make a new one: ds.Session().")
+        return self.check_numerics or CHECK_NUMERICS["always"]
 
     def _order(self, fetches, fed):
         """The nodes to evaluate, inputs first; worked out once per (fetches, fed nodes)."""
@@ -94,21 +123,27 @@ class Session:
             self.graph.cache[key] = order
         return order
 
-    def _feeds(self, feed_dict):
+    def _feeds(self, feed_dict, check=False):
         if feed_dict is None:
             return {}
         if not isinstance(feed_dict, dict):
-            raise FeedError(f"feed_dict must be a dict {{placeholder: value}}, not a {type(feed_dict).__name__}; "
-                            "e.g. session.run(y, feed_dict={x: [[1.0, 2.0]]}).")
+            raise FeedError(f"feed_dict must be a dict {{placeholder: value}}, not a {type(feed_dict).__name__} "
+                            f"({feed_dict!r}); e.g. session.run(y, feed_dict={{x: [[1.0, 2.0]]}}).")
         feeds = {}
         for node, value in feed_dict.items():
             if not isinstance(node, Node):
                 raise FeedError(f"feed_dict's keys must be nodes (placeholders, usually), but one is "
-                                f"{node!r}. Make that value a ds.placeholder and feed it.")
+                                f"{node!r}. Make that value a ds.placeholder and feed it{_by_name(node)}.")
             if node.graph is not self.graph:
                 raise GraphError(f"feed_dict has {describe(node)}, which belongs to another graph than "
                                  "this session's.")
+            if isinstance(value, Node):
+                raise FeedError(f"the value fed for {describe(node)} is the node {describe(value)}; a feed's value "
+                                "must be a number or an array, not a node. Compute it first, "
+                                f"value = session.run({value.name}), and feed that value.")
             feeds[node] = node.check_feed(value)
+            if check:
+                check_finite(node, feeds[node])
         return feeds
 
     def _unfed(self, node, fetches):
@@ -144,33 +179,55 @@ class InteractiveSession(Session):
         _default_sessions().append(self)
 
     def close(self):
+        super().close()
         stack = _default_sessions()
         if self in stack:
             stack.remove(self)
 
 
-def _check_finite(node, ctx):
-    """check_numerics: stop at the first op whose output has a NaN or an infinity, and name it."""
-    if np.all(np.isfinite(ctx.output)):
+def _by_name(key):
+    """A hint for a node given by its name, as TensorFlow's 'x:0'."""
+    if not isinstance(key, str):
+        return ""
+    name = key[:-2] if key.endswith(":0") else key
+    return f"; for the node named {name!r}, use graph.get_node({name!r})"
+
+
+def check_finite(node, value, inputs=None):
+    """check_numerics: stop at the first op (or fed value) with a NaN or an infinity, and name it."""
+    if np.all(np.isfinite(value)):
         return
-    inputs = ", ".join(f"{describe(x)} of shape {np.shape(v)} ({'finite' if np.all(np.isfinite(v)) else 'NOT finite'})"
-                       for x, v in zip(node.inputs, ctx.inputs))
-    raise NumericsError(f"op {describe(node)} produced {'NaN' if np.any(np.isnan(ctx.output)) else 'inf'} "
-                        f"in its output of shape {np.shape(ctx.output)}, from its inputs {inputs}. It is the "
-                        "first such op in this run: look at its inputs' values, or use a stable form "
-                        "(log_softmax, clip_by_value before log, a smaller learning rate).")
+    raise NumericsError(numerics_message(node, _nonfinite(value), inputs, np.shape(value)))
+
+
+def _nonfinite(value):
+    return "NaN" if np.any(np.isnan(value)) else "inf"
+
+
+def numerics_message(node, what, inputs, shape=None):
+    """Which node made `what` (NaN, inf, or numpy's complaint) from which inputs, and what to do."""
+    if inputs is None:  # a fed value
+        return (f"the value fed for {describe(node)} (shape {shape}) has {what}: it was fed that way. Clean the "
+                "data before feeding it (np.isnan, np.isinf show where).")
+    listed = ", ".join(f"{describe(x)} of shape {np.shape(v)} ({'finite' if np.all(np.isfinite(v)) else 'NOT finite'})"
+                       for x, v in zip(node.inputs, inputs))
+    output = "" if shape is None else f" in its output of shape {shape}"
+    return (f"op {describe(node)} produced {what}{output}, from its inputs {listed}. It is the first op in "
+            "this run to do so: look at its inputs' values, or use a stable form (log_softmax, clip_by_value "
+            "before log, a smaller learning rate).")
 
 
 def _forward_error(node, values, error):
     shapes = [np.shape(values[x]) for x in node.inputs]
     inputs = ", ".join(f"{describe(x)} of shape {s}" for x, s in zip(node.inputs, shapes))
+    if isinstance(error, FloatingPointError):  # np.errstate(... = "raise"), or check_numerics
+        what = f"inf or NaN (numpy's floating-point check, np.errstate or check_numerics, stopped it: {error})"
+        return NumericsError(numerics_message(node, what, [values[x] for x in node.inputs]))
     if isinstance(error, MemoryError):
-        why = "numpy ran out of memory; feed smaller batches, or check the shapes for an accidental broadcast"
-    elif isinstance(error, FloatingPointError):
-        why = f"numpy's floating-point check (np.errstate) stopped it: {error}"
-    else:
-        op = OPS.get(node.op_type)
-        why = op.explain(shapes, node.attrs) if op is not None else str(error)
+        return ResourceExhaustedError(f"op {describe(node)} ran out of memory on its inputs {inputs} ({error}). "
+                                      "Feed smaller batches, or check the shapes for an accidental broadcast, "
+                                      "e.g. (N, 1) against (N,) makes an (N, N) array.")
+    why = OPS[node.op_type].explain(shapes, node.attrs) if node.op_type in OPS else str(error)
     return ShapeError(f"op {describe(node)} failed on its inputs {inputs}: {why}. (numpy said: {error})")
 
 
@@ -186,7 +243,7 @@ def _flatten(fetches, nodes):
             _flatten(f, nodes)
     else:
         raise GraphError(f"session.run() can fetch nodes, or lists, tuples and dicts of nodes, "
-                         f"not a {type(fetches).__name__} ({fetches!r}).")
+                         f"not a {type(fetches).__name__} ({fetches!r}){_by_name(fetches)}.")
     return nodes
 
 

@@ -275,7 +275,7 @@ def test_9_optimizers_keep_float32_variables_float32(make_optimizer):
         for _ in range(3):
             s.run(step, feed)
             assert {v.name: v.value.dtype for v in variables} == {v.name: np.float32 for v in variables}
-    assert s.run(loss, feed).dtype == np.float32
+        assert s.run(loss, feed).dtype == np.float32
 
 
 # 10 ----------------------------------------------------------------------------------
