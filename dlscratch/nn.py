@@ -26,7 +26,7 @@ from .core import (
     sigmoid,
     softmax,  # noqa: F401  (ds.nn.softmax, as in TensorFlow)
     softmax_cross_entropy_with_logits,
-    sparse_softmax_cross_entropy_with_logits,
+    sparse_softmax_cross_entropy_with_logits,  # noqa: F401  (ds.nn.sparse_..., as tf.nn has it)
     square,
     subtract,
     tanh,
@@ -69,13 +69,15 @@ def _last_dim(x):
     return shape[-1]
 
 
-def dense(x, units, activation=None, in_features=None, name="dense", seed=None, dtype=np.float64):
+def dense(x, units, activation=None, in_features=None, name="dense", seed=None, dtype=None):
     """activation(x @ W + b), with W initialised for the activation (He for ReLU, Glorot otherwise).
 
     The layer's nodes share a name scope ('dense/W', 'dense/b', ...), which the
-    renderer can collapse into one box.
+    renderer can collapse into one box. W and b take `dtype`, by default the input's
+    float dtype (float64 if it is not known), so a float32 input makes a float32 layer.
     """
     x = to_node(x)
+    dtype = dtype or getattr(x, "dtype", None) or np.float64  # the input's float dtype, as TensorFlow's layers
     n_in = in_features or _last_dim(x)
     act = _activation(activation)
     rng = _generator(seed)
@@ -91,7 +93,7 @@ def dense(x, units, activation=None, in_features=None, name="dense", seed=None, 
 
 
 def mlp(x, sizes, activation="sigmoid", output_activation=None, in_features=None, seed=None,
-        dtype=np.float64):
+        dtype=None):
     """A multi-layer perceptron: dense layers of `sizes` units each; the last one gives the output.
 
     e.g. mlp(x, [3, 2]) is a hidden layer of 3 sigmoid units and 2 output logits.

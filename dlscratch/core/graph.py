@@ -305,13 +305,22 @@ class Constant(Node):
     def shape(self):
         return np.shape(self.value)
 
+    @property
+    def dtype(self):
+        """None for a Python number: it takes the dtype of what it meets, as in TensorFlow."""
+        return getattr(self.value, "dtype", None)
+
 
 class Operation(Node):
-    """A node computed from its inputs by the op named `op_type` (see ops.py)."""
+    """A node computed from its inputs by the op named `op_type` (see ops.py).
+
+    `dtype` is the float dtype its inputs are known to have (None if unknown).
+    """
 
     def __init__(self, op_type, inputs, attrs=None, name=None):
         self.op_type = op_type
         self.attrs = attrs or {}
+        self.dtype = float_dtype(inputs, op_type, name)
         super().__init__(inputs, name=name)
         self.shape = _static_shape(self)
 
@@ -348,13 +357,36 @@ def _session(node, session, method):
     return session
 
 
-def to_node(value, op_type="op", position=0):
-    """A node as it is, or a Python/numpy value wrapped as a constant."""
+def float_dtype(inputs, op_type="op", name=None):
+    """The one float dtype among the inputs' known dtypes, or None. As in TensorFlow 1, an op refuses
+    to mix float32 and float64 nodes: numpy would quietly compute in float64."""
+    found = {}
+    for x in inputs:
+        dtype = getattr(x, "dtype", None) if isinstance(x, Node) else None
+        if dtype is not None and dtype.kind == "f":
+            found.setdefault(dtype, x)
+    if len(found) > 1:
+        (a, x), (b, y) = list(found.items())[:2]
+        raise GraphError(f"a {op_type} op{'' if name is None else f' {name!r}'} cannot mix {_typed(x)} with "
+                         f"{_typed(y)}, as TensorFlow refuses to. Make them the same dtype: e.g. "
+                         f"ds.constant(value.astype(np.{a.name})), or build both in {b.name}.")
+    return next(iter(found), None)
+
+
+def _typed(node):
+    shape = getattr(node, "shape", None)
+    return f"{describe(node)} of dtype {node.dtype}" + ("" if shape is None else f" and shape {_fmt(shape)}")
+
+
+def to_node(value, op_type="op", position=0, dtype=None):
+    """A node as it is, or a Python/numpy value wrapped as a constant (in `dtype`, a float dtype
+    the op's other inputs have: as in TensorFlow, an array meeting a float32 node becomes float32)."""
     if isinstance(value, Node):
         return value
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return Constant(value)
-    return Constant(_as_array(value, f"{op_type} input #{position + 1}"))
+    array = _as_array(value, f"{op_type} input #{position + 1}")
+    return Constant(array if dtype is None or array.dtype == dtype else array.astype(dtype))
 
 
 # dtypes, named as in TensorFlow: ds.float32 is numpy's float32

@@ -21,7 +21,7 @@ import functools
 import numpy as np
 
 from .errors import GradientError, GraphError, describe
-from .graph import Operation, to_node
+from .graph import Operation, float_dtype, to_node
 
 OPS = {}  # op type -> its Op class
 
@@ -54,7 +54,8 @@ class Op:
     @classmethod
     def apply(cls, *inputs, name=None, **attrs):
         """A graph node that computes this op from `inputs` (nodes, numbers or arrays)."""
-        nodes = [to_node(x, cls.op_type, i) for i, x in enumerate(inputs)]
+        dtype = float_dtype(inputs, cls.op_type, name)
+        nodes = [to_node(x, cls.op_type, i, dtype) for i, x in enumerate(inputs)]
         return Operation(cls.op_type, nodes, attrs, name=name or _snake(cls.op_type))
 
 

@@ -92,26 +92,40 @@ def test_sparse_softmax_cross_entropy_refuses_bad_class_indices():
 
 # --- dtypes are kept -----------------------------------------------------------------------------
 
+def test_mixing_float32_and_float64_nodes_is_refused_as_in_tensorflow():
+    w = ds.Variable(np.ones(3, np.float32), name="w")
+    with pytest.raises(ds.GraphError) as info:
+        ds.subtract(w, ds.constant(np.array([0.5, 1.5, 2.5]), name="targets"), name="error")
+    explains(info, "Sub", "'error'", "'w' (Variable) of dtype float32", "'targets' (Const) of dtype float64",
+             "(3,)", "astype")
+    assert "error" not in [n.name for n in ds.get_default_graph().nodes]  # no half-built node is left behind
+    # an array or a Python number meeting a float32 node becomes float32, as in TensorFlow
+    assert ds.Session().run(w - np.array([0.5, 1.5, 2.5]) * 2.0).dtype == np.float32
+
+
 @pytest.mark.parametrize("optimizer", [ds.train.GradientDescentOptimizer(0.1), ds.train.MomentumOptimizer(0.1),
                                        ds.train.AdamOptimizer(0.1)], ids=lambda o: type(o).__name__)
 def test_float32_variables_stay_float32_when_the_loss_mixes_in_float64(optimizer):
     w = ds.Variable(np.ones(3, np.float32), name="w")
-    loss = ds.reduce_sum(ds.square(w - ds.constant(np.array([0.5, 1.5, 2.5]))))  # a float64 constant
+    targets = ds.placeholder(name="targets")  # no dtype given: what is fed decides, float64 here
+    loss = ds.reduce_sum(ds.square(w - targets))
     (grad,) = ds.gradients(loss, [w])
     train = optimizer.minimize(loss)
     session = ds.Session()
-    assert session.run(grad).dtype == np.float32
-    assert ds.compute_gradients(loss, wrt=[w])[w].dtype == np.float32
+    feed = {targets: np.array([0.5, 1.5, 2.5])}
+    assert session.run(loss, feed).dtype == np.float64  # numpy computed in float64 ...
+    assert session.run(grad, feed).dtype == np.float32  # ... but w's gradient is w's dtype
+    assert ds.compute_gradients(loss, feed, wrt=[w])[w].dtype == np.float32
     for _ in range(3):
-        session.run(train)
-    assert w.value.dtype == np.float32 and session.run(w).dtype == np.float32
-    assert np.all(np.isfinite(w.value))
+        session.run(train, feed)
+    assert w.value.dtype == np.float32 and session.run(w).dtype == np.float32  # and so is w after updates
+    assert np.all(np.isfinite(w.value)) and not np.array_equal(w.value, np.ones(3))
 
 
 def test_float32_stays_float32_through_a_float32_model():
     x = ds.placeholder(shape=(None, 2), dtype=np.float32)
     labels = ds.placeholder(shape=(None, 2), dtype=np.float32)
-    logits = ds.nn.mlp(x, [4, 2], dtype=np.float32)
+    logits = ds.nn.mlp(x, [4, 2])  # the layers take the input's dtype
     loss = ds.nn.softmax_cross_entropy(logits, labels)
     train = ds.train.GradientDescentOptimizer(0.5).minimize(loss)
     grads = ds.gradients(loss, ds.get_default_graph().trainable_variables())
@@ -308,6 +322,22 @@ def test_a_closed_session():
     explains(info, "closed", "ds.Session()")
 
 
+def test_feeding_a_wrong_dtype():
+    labels = ds.placeholder(shape=(None,), dtype=np.int32, name="labels")
+    with pytest.raises(ds.FeedError) as info:
+        ds.Session().run(labels * 1, {labels: np.array([0.5, 1.0])})
+    explains(info, "'labels'", "Placeholder", "int32", "float64", "astype")
+    x = ds.placeholder(name="x")
+    with pytest.raises(ds.FeedError) as info:
+        ds.Session().run(x * 1, {x: np.array(["a", "b"])})
+    explains(info, "'x'", "Placeholder", "<U1", "numbers")
+    w = ds.Variable(np.ones(2, np.float32), name="w")
+    assert ds.Session().run(w * 2, {w: np.zeros(2)}).dtype == np.float32  # a fed value takes the node's dtype
+    with pytest.raises(ds.FeedError) as info:
+        ds.Session().run(w * 2, {w: "zeros"})
+    explains(info, "'w'", "Variable", "str")
+
+
 def test_python_scalars_and_arrays_give_numpy_results():
     x = ds.placeholder(name="x")
     y = ds.multiply(x, 2, name="y")
@@ -382,20 +412,24 @@ def test_exponents():
     np.testing.assert_array_equal(ds.Session().run(grad, {x: np.array([0.0, 2.0])}), [0.0, 0.0])
 
 
-def test_an_empty_batch():
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_an_empty_batch(reduction):
     x = ds.placeholder(shape=(None, 2), name="x")
     labels = ds.placeholder(shape=(None, 2), name="labels")
     logits = ds.nn.mlp(x, [3, 2])
-    loss = ds.nn.softmax_cross_entropy(logits, labels, reduction="sum")
+    loss = ds.nn.softmax_cross_entropy(logits, labels, reduction=reduction)
     train = ds.train.GradientDescentOptimizer(0.1).minimize(loss)
     before = [v.value.copy() for v in ds.get_default_graph().variables]
     feed = {x: np.zeros((0, 2)), labels: np.zeros((0, 2))}
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # and no RuntimeWarning either
         value, _ = ds.Session().run([loss, train], feed)
-    assert value == 0.0  # the sum over no examples
+    if reduction == "sum":
+        assert value == 0.0  # the sum over no examples
+    else:
+        assert np.isnan(value)  # the mean of no examples, as TensorFlow gives it
     for b, v in zip(before, ds.get_default_graph().variables):
-        np.testing.assert_array_equal(v.value, b)
+        np.testing.assert_array_equal(v.value, b)  # nothing to learn from: unchanged
 
 
 def test_an_empty_batch_for_a_mean_is_nan_as_in_tensorflow_and_warns_nothing():
