@@ -375,7 +375,7 @@ def float_dtype(inputs, op_type="op", name=None):
 
 def _typed(node):
     shape = getattr(node, "shape", None)
-    return f"{describe(node)} of dtype {node.dtype}" + ("" if shape is None else f" and shape {_fmt(shape)}")
+    return f"{describe(node)} of dtype {node.dtype}" + ("" if shape is None else f" and shape {format_shape(shape)}")
 
 
 def to_node(value, op_type="op", position=0, dtype=None):

@@ -361,8 +361,8 @@ class _LabelsLikeLogits(Op):
 
     @staticmethod
     def explain(shapes, attrs):
-        return (f"the labels' shape {format_shape(shapes[0])} is not the logits' shape {format_shape(shapes[1])}; they must be "
-                f"the same, one row of class scores per example. {LABELS_HINT}")
+        return (f"the labels' shape {format_shape(shapes[0])} is not the logits' shape "
+                f"{format_shape(shapes[1])}; they must be the same, one row of class scores per example. {LABELS_HINT}")
 
 
 def _same_shape(labels, logits):
@@ -599,8 +599,8 @@ class Reshape(Op):
     def explain(shapes, attrs):
         size = math.prod(shapes[0])
         return (f"an array of shape {format_shape(shapes[0])} ({size} elements) cannot be reshaped to "
-                f"{format_shape(attrs['shape'])} ({math.prod(attrs['shape'])} elements): the sizes differ. Give a shape "
-                f"with {size} elements; one -1 in it stands for whatever size fits")
+                f"{format_shape(attrs['shape'])} ({math.prod(attrs['shape'])} elements): the sizes differ. Give a "
+                f"shape with {size} elements; one -1 in it stands for whatever size fits")
 
 
 @register_op
