@@ -20,18 +20,19 @@ def backprop(loss, values, wrt=None, trace=None):
     contexts = values.contexts if isinstance(values, RunValues) else _contexts(values)
     check = getattr(values, "check_numerics", False)  # Session(check_numerics=True) watches gradients too
     grads = {loss: _seed(values[loss])}
-    for node, needs in _backward_order(loss, wrt):
-        grad, ctx = grads.get(node), contexts.get(node)
-        if grad is None or ctx is None:  # no gradient reached this op, or its value was fed
-            continue
-        ctx.needs = needs
-        input_grads = input_gradients(node, _call_rule(node, ctx, grad, check))
-        if trace is not None:
-            trace(node, ctx, grad, input_grads)
-        for x, value, g, need in zip(node.inputs, ctx.inputs, input_grads, needs):
-            if need and g is not None:
-                _check_gradient(node, x, g, value, check)
-                grads[x] = g if x not in grads else grads[x] + g  # a sum over x's consumers
+    with watching_numerics(check):
+        for node, needs in _backward_order(loss, wrt):
+            grad, ctx = grads.get(node), contexts.get(node)
+            if grad is None or ctx is None:  # no gradient reached this op, or its value was fed
+                continue
+            ctx.needs = needs
+            input_grads = input_gradients(node, _call_rule(node, ctx, grad))
+            if trace is not None:
+                trace(node, ctx, grad, input_grads)
+            for x, value, g, need in zip(node.inputs, ctx.inputs, input_grads, needs):
+                if need and g is not None:
+                    _check_gradient(node, x, g, value, check)
+                    grads[x] = g if x not in grads else grads[x] + g  # a sum over x's consumers
     return _in_own_dtypes(grads, values, wrt)
 
 
@@ -77,10 +78,9 @@ def _seed(out):
     return seed
 
 
-def _call_rule(node, ctx, grad, check=False):
+def _call_rule(node, ctx, grad):
     try:
-        with watching_numerics(check):
-            return OPS[node.op_type].backward(ctx, grad)
+        return OPS[node.op_type].backward(ctx, grad)
     except DLScratchError:
         raise
     except FloatingPointError as e:  # check_numerics, or the caller's np.errstate(... = "raise")

@@ -1,4 +1,5 @@
 """Session: runs parts of a graph. The forward pass is one plain loop over a cached order."""
+import contextlib
 import threading
 
 import numpy as np
@@ -25,7 +26,7 @@ CHECK_NUMERICS = {"always": False}  # ds.debugging.enable_check_numerics() turns
 
 def watching_numerics(check):
     """A `with` block in which numpy raises (FloatingPointError) where it would make inf or NaN, if `check`."""
-    return np.errstate(divide="raise", over="raise", invalid="raise") if check else np.errstate()
+    return np.errstate(divide="raise", over="raise", invalid="raise") if check else contextlib.nullcontext()
 
 
 class RunValues(dict):
