@@ -94,9 +94,11 @@ def _call_rule(node, ctx, grad):
 def _in_own_dtypes(grads, values, wrt):
     """Each wanted gradient in the dtype of its node's value (float32 stays float32)."""
     for x in grads if wrt is None else wrt:
-        g, dtype = grads.get(x), getattr(values.get(x), "dtype", None)
-        if g is not None and dtype is not None and dtype.kind == "f" and g.dtype != dtype:
-            grads[x] = g.astype(dtype)
+        g = grads.get(x)
+        if g is not None:
+            dtype = getattr(values[x], "dtype", g.dtype)
+            if g.dtype is not dtype and g.dtype != dtype and dtype.kind == "f":
+                grads[x] = g.astype(dtype)
     return grads
 
 

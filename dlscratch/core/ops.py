@@ -367,7 +367,7 @@ class _LabelsLikeLogits(Op):
 
 def _same_shape(labels, logits):
     """As the op runs: the shapes known only now (explained by _LabelsLikeLogits.explain)."""
-    if np.shape(labels) != np.shape(logits):
+    if getattr(labels, "shape", ()) != getattr(logits, "shape", ()):
         raise ValueError(f"labels of shape {np.shape(labels)} for logits of shape {np.shape(logits)}")
 
 

@@ -26,7 +26,10 @@ CHECK_NUMERICS = {"always": False}  # ds.debugging.enable_check_numerics() turns
 
 def watching_numerics(check):
     """A `with` block in which numpy raises (FloatingPointError) where it would make inf or NaN, if `check`."""
-    return np.errstate(divide="raise", over="raise", invalid="raise") if check else contextlib.nullcontext()
+    return np.errstate(divide="raise", over="raise", invalid="raise") if check else _UNWATCHED
+
+
+_UNWATCHED = contextlib.nullcontext()  # reusable, and cheaper than np.errstate() for the usual run
 
 
 class RunValues(dict):
