@@ -312,15 +312,13 @@ class Constant(Node):
 
 
 class Operation(Node):
-    """A node computed from its inputs by the op named `op_type` (see ops.py).
+    """A node computed from its inputs by the op named `op_type` (see ops.py)."""
 
-    `dtype` is the float dtype its inputs are known to have (None if unknown).
-    """
+    dtype = None  # the output's float dtype where known before running (set by Op.apply)
 
     def __init__(self, op_type, inputs, attrs=None, name=None):
         self.op_type = op_type
         self.attrs = attrs or {}
-        self.dtype = float_dtype(inputs, op_type, name)
         super().__init__(inputs, name=name)
         self.shape = _static_shape(self)
 

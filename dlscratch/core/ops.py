@@ -670,6 +670,13 @@ class Cast(_SameShape):
         return (grad.astype(x.dtype),)
 
 
+# The ops whose output has their inputs' float dtype: a float32 model is known to stay float32 through them.
+for _op in (Add, Sub, Mul, Div, Neg, Square, Pow, MatMul, Sigmoid, Tanh, Relu, Exp, Log, ClipByValue, Softmax,
+            LogSoftmax, SoftmaxCrossEntropyWithLogits, SoftmaxCrossEntropyLoss, SparseSoftmaxCrossEntropyWithLogits,
+            Sum, Mean, Transpose, Reshape, CheckNumerics):
+    _op.keeps_float_dtype = True
+
+
 # --- the public functions -------------------------------------------------------------
 
 def add(x, y, name=None):

@@ -30,6 +30,7 @@ class Op:
     """An op type. Subclasses define `forward` and `backward` as static methods."""
 
     op_type = "Op"
+    keeps_float_dtype = False  # True: the output has the inputs' float dtype (known as the graph is built)
 
     @staticmethod
     def forward(ctx, *inputs, **attrs):
@@ -54,9 +55,12 @@ class Op:
     @classmethod
     def apply(cls, *inputs, name=None, **attrs):
         """A graph node that computes this op from `inputs` (nodes, numbers or arrays)."""
-        dtype = float_dtype(inputs, cls.op_type, name)
+        dtype = float_dtype(inputs, cls.op_type, name)  # float32 with float64 is refused, as in TensorFlow
         nodes = [to_node(x, cls.op_type, i, dtype) for i, x in enumerate(inputs)]
-        return Operation(cls.op_type, nodes, attrs, name=name or _snake(cls.op_type))
+        node = Operation(cls.op_type, nodes, attrs, name=name or _snake(cls.op_type))
+        if cls.keeps_float_dtype:
+            node.dtype = dtype
+        return node
 
 
 def register_op(cls):

@@ -99,6 +99,12 @@ def test_mixing_float32_and_float64_nodes_is_refused_as_in_tensorflow():
     explains(info, "Sub", "'error'", "'w' (Variable) of dtype float32", "'targets' (Const) of dtype float64",
              "(3,)", "astype")
     assert "error" not in [n.name for n in ds.get_default_graph().nodes]  # no half-built node is left behind
+    # the dtype is known through the ops too
+    x = ds.placeholder(shape=(None, 3), dtype=np.float32, name="x")
+    h = ds.matmul(x, ds.Variable(np.ones((3, 2), np.float32)), name="h")
+    with pytest.raises(ds.GraphError) as info:
+        ds.add(h, ds.Variable(np.zeros(2), name="b64"), name="biased")
+    explains(info, "Add", "'biased'", "'h' (MatMul) of dtype float32", "'b64' (Variable) of dtype float64")
     # an array or a Python number meeting a float32 node becomes float32, as in TensorFlow
     assert ds.Session().run(w - np.array([0.5, 1.5, 2.5]) * 2.0).dtype == np.float32
 
