@@ -5,8 +5,9 @@ so a learner never has to read a traceback from deep inside numpy. Where
 Python has a matching built-in error, ours is also one of those, so code
 that catches ValueError, MemoryError, ... keeps working.
 
-    GraphError             a node is used with the wrong graph; an op or fetch got something that is not
-                           a node; Session(graph=...) for nodes built elsewhere
+    GraphError             a node is used with the wrong graph (Session(graph=...) for nodes built
+                           elsewhere); an op or a fetch got something that is not a node; an op mixes
+                           float32 and float64 nodes (TensorFlow 1 refuses that too)
     FeedError              feed_dict is not a dict; a placeholder was not fed; a fed value has the wrong
                            shape or dtype, or is itself a node (run it first)
     ShapeError             an op's inputs do not fit: broadcasting, matmul's inner sizes, reshape's sizes,
@@ -26,7 +27,8 @@ class DLScratchError(Exception):
 
 
 class GraphError(DLScratchError):
-    """A node is used with the wrong graph, or an op or a fetch got something that is not a node."""
+    """A node is used with the wrong graph, an op or a fetch got something that is not a node,
+    or an op mixes float32 and float64 nodes."""
 
 
 class FeedError(DLScratchError):
