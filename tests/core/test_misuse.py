@@ -25,11 +25,11 @@ CLASSES = np.array([0, 1, 2, 1])
 
 LOSSES = {
     "with_logits": lambda labels, logits: ds.softmax_cross_entropy_with_logits(labels=labels, logits=logits),
-    "nn.softmax_cross_entropy(mean)": lambda labels, logits: ds.nn.softmax_cross_entropy(logits, labels),
+    "nn.softmax_cross_entropy(mean)": lambda labels, logits: ds.nn.softmax_cross_entropy(logits=logits, labels=labels),
     "nn.softmax_cross_entropy(sum)":
-        lambda labels, logits: ds.nn.softmax_cross_entropy(logits, labels, reduction="sum"),
+        lambda labels, logits: ds.nn.softmax_cross_entropy(logits=logits, labels=labels, reduction="sum"),
     "nn.softmax_cross_entropy(none)":
-        lambda labels, logits: ds.nn.softmax_cross_entropy(logits, labels, reduction="none"),
+        lambda labels, logits: ds.nn.softmax_cross_entropy(logits=logits, labels=labels, reduction="none"),
     "nn.cross_entropy": lambda labels, logits: ds.nn.cross_entropy(logits, labels),
 }
 
@@ -132,7 +132,7 @@ def test_float32_stays_float32_through_a_float32_model():
     x = ds.placeholder(shape=(None, 2), dtype=np.float32)
     labels = ds.placeholder(shape=(None, 2), dtype=np.float32)
     logits = ds.nn.mlp(x, [4, 2])  # the layers take the input's dtype
-    loss = ds.nn.softmax_cross_entropy(logits, labels)
+    loss = ds.nn.softmax_cross_entropy(logits=logits, labels=labels)
     train = ds.train.GradientDescentOptimizer(0.5).minimize(loss)
     grads = ds.gradients(loss, ds.get_default_graph().trainable_variables())
     X, y = ds.data.xor_clusters()
@@ -423,7 +423,7 @@ def test_an_empty_batch(reduction):
     x = ds.placeholder(shape=(None, 2), name="x")
     labels = ds.placeholder(shape=(None, 2), name="labels")
     logits = ds.nn.mlp(x, [3, 2])
-    loss = ds.nn.softmax_cross_entropy(logits, labels, reduction=reduction)
+    loss = ds.nn.softmax_cross_entropy(logits=logits, labels=labels, reduction=reduction)
     train = ds.train.GradientDescentOptimizer(0.1).minimize(loss)
     before = [v.value.copy() for v in ds.get_default_graph().variables]
     feed = {x: np.zeros((0, 2)), labels: np.zeros((0, 2))}
