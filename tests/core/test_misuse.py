@@ -134,7 +134,7 @@ def test_float32_stays_float32_through_a_float32_model():
     logits = ds.nn.mlp(x, [4, 2])  # the layers take the input's dtype
     loss = ds.nn.softmax_cross_entropy(logits=logits, labels=labels)
     train = ds.train.GradientDescentOptimizer(0.5).minimize(loss)
-    grads = ds.gradients(loss, ds.get_default_graph().trainable_variables())
+    grads = ds.gradients(loss, ds.get_default_graph().variables)
     X, y = ds.data.xor_clusters()
     feed = {x: X, labels: ds.data.one_hot(y, 2)}
     session = ds.Session()
@@ -167,8 +167,8 @@ def test_fetched_values_are_the_users_own():
 def test_nodes_built_from_a_users_buffer_keep_their_own_copy():
     buffer = np.ones(3)
     c, w = ds.constant(buffer), ds.Variable(buffer)
-    w32 = ds.Variable(buffer, dtype=np.float64)
-    total = c + w + w32
+    w_cast = ds.Variable(buffer, dtype=np.float64)  # the dtype= path copies too
+    total = c + w + w_cast
     buffer[:] = 5
     np.testing.assert_array_equal(ds.Session().run(total), 3 * np.ones(3))
     w.assign(buffer)
