@@ -99,8 +99,8 @@ class Session:
                     else:  # gradients and training steps work on the run so far
                         values[node] = node.compute(values)
         except NUMPY_ERRORS as e:
-            if node.op_type not in OPS or isinstance(e, DLScratchError):  # explained where it happened
-                raise
+            if isinstance(e, DLScratchError) or (node.op_type not in OPS and not isinstance(e, FloatingPointError)):
+                raise  # explained where it happened (a training step's own inf or NaN is explained below)
             raise _forward_error(node, values, e) from e
         return values
 

@@ -522,6 +522,15 @@ def test_check_numerics_on_one_node_as_tensorflow():
     assert ds.check_numerics is ds.debugging.check_numerics
 
 
+def test_check_numerics_names_a_training_step_whose_update_overflows():
+    w = ds.Variable(np.array([1.0]), name="w")
+    train = ds.train.GradientDescentOptimizer(1e10).minimize(ds.reduce_sum(w * 1e300), name="step")
+    with pytest.raises(ds.NumericsError) as info:
+        ds.Session(check_numerics=True).run(train)
+    explains(info, "'step'", "GradientDescentOptimizer", "overflow", "'reduce_sum' (Sum) of shape ()", "learning rate")
+    np.testing.assert_array_equal(w.value, [1.0])
+
+
 def test_check_numerics_also_watches_the_gradients():
     x = ds.Variable(np.array([0.0, 1.0]), name="x")
     y = ds.reduce_sum(x ** 0.5, name="total")  # d/dx sqrt(x) is inf at 0
