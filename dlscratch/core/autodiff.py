@@ -1,7 +1,7 @@
 """Reverse-mode differentiation: walk the graph backwards, summing gradients over consumers."""
 import numpy as np
 
-from .errors import DLScratchError, GradientError, NumericsError, describe
+from .errors import DLScratchError, GradientError, NumericsError, ResourceExhaustedError, describe
 from .graph import Operation
 from .registry import OPS, Op, OpContext, register_op
 from .session import RunValues, Session, numerics_message, watching_numerics
@@ -86,6 +86,10 @@ def _call_rule(node, ctx, grad):
     except FloatingPointError as e:  # check_numerics, or the caller's np.errstate(... = "raise")
         raise NumericsError("in the backward pass, the gradient rule of " +
                             numerics_message(node, f"inf or NaN ({e})", ctx.inputs)) from e
+    except MemoryError as e:
+        shapes = ", ".join(str(np.shape(v)) for v in ctx.inputs)
+        raise ResourceExhaustedError(f"the gradient rule of {describe(node)} ran out of memory ({e}) for inputs "
+                                     f"of shapes {shapes}. Feed smaller batches.") from e
     except Exception as e:
         e.add_note(f"(raised by the gradient rule of {describe(node)})")
         raise

@@ -479,6 +479,14 @@ def test_memory_errors_name_the_node(monkeypatch):
         ds.Session().run(y, {x: np.ones((100000, 3))})
     explains(info, "'outer'", "MatMul", "(100000, 3)", "(3, 100000)", "smaller")
     assert isinstance(info.value, MemoryError)
+    # and in the backward pass
+    monkeypatch.undo()
+    monkeypatch.setattr(ds.core.registry.OPS["MatMul"], "backward", staticmethod(out_of_memory))
+    w = ds.Variable(np.ones((3, 2)), name="w")
+    loss = ds.reduce_sum(ds.matmul(x, w, name="product"))
+    with pytest.raises(ds.ResourceExhaustedError) as info:
+        ds.compute_gradients(loss, {x: np.ones((5, 3))})
+    explains(info, "gradient rule", "'product'", "MatMul", "(5, 3)", "(3, 2)", "smaller")
 
 
 # --- the opt-in numerics check ----------------------------------------------------------------------
