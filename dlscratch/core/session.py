@@ -77,7 +77,8 @@ class Session:
 
     def evaluate_all(self, fetches, feed_dict=None):
         """{node: value} for every node evaluated to compute `fetches`: the forward pass."""
-        check = self._checking_numerics()
+        self._refuse_if_closed()
+        check = self.check_numerics or CHECK_NUMERICS["always"]
         values = RunValues(self._feeds(feed_dict, check), check)
         order, node = self._order(fetches, values), None
         try:
@@ -104,12 +105,10 @@ class Session:
             raise _forward_error(node, values, e) from e
         return values
 
-    def _checking_numerics(self):
-        """Whether this run checks for NaN and inf; a closed session refuses to run at all."""
-        if self.closed:
+    def _refuse_if_closed(self):
+        if self.closed:  # as in TensorFlow
             raise SessionError("this session was closed (by session.close(), or at the end of its `with` "
                                "block), so it cannot run anything. Make a new one: ds.Session().")
-        return self.check_numerics or CHECK_NUMERICS["always"]
 
     def _order(self, fetches, fed):
         """The nodes to evaluate, inputs first; worked out once per (fetches, fed nodes)."""
