@@ -8,6 +8,7 @@ graph node; nothing is computed until a Session runs it.
 """
 import functools
 import math
+import numbers
 
 import numpy as np
 
@@ -711,10 +712,10 @@ def square(x, name=None):
 
 def pow(x, exponent, name=None):
     """x ** exponent, for a constant (Python number) exponent."""
-    if not isinstance(exponent, (int, float)):
+    if not isinstance(exponent, numbers.Real) or isinstance(exponent, bool):  # numpy numbers are welcome
         raise GraphError(f"pow() needs a constant number as exponent, not a {type(exponent).__name__}; "
                          "write exp(y * log(x)) for a variable exponent.")
-    return Pow.apply(x, name=name, exponent=exponent)
+    return Pow.apply(x, name=name, exponent=exponent if isinstance(exponent, (int, float)) else exponent.item())
 
 
 def matmul(a, b, name=None):

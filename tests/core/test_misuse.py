@@ -412,8 +412,9 @@ def test_exponents():
     with pytest.raises(ds.GraphError) as info:
         ds.pow(x, x)
     explains(info, "exponent", "exp(")
-    values = ds.Session().run([x ** 2, x ** 0.5, x ** -1, x ** 0], {x: np.array([1.0, 4.0])})
-    np.testing.assert_allclose(np.stack(values), [[1, 16], [1, 2], [1, 0.25], [1, 1]])
+    values = ds.Session().run([x ** 2, x ** 0.5, x ** -1, x ** 0, x ** np.float32(2), x ** np.int64(3)],
+                              {x: np.array([1.0, 4.0])})
+    np.testing.assert_allclose(np.stack(values), [[1, 16], [1, 2], [1, 0.25], [1, 1], [1, 16], [1, 64]])
     (grad,) = ds.gradients(ds.reduce_sum(x ** 0), [x])
     np.testing.assert_array_equal(ds.Session().run(grad, {x: np.array([0.0, 2.0])}), [0.0, 0.0])
 
