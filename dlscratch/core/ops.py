@@ -313,8 +313,21 @@ def _softmax(x, axis):
     return e / total
 
 
+def _explain_axis(shapes, attrs):
+    """Why numpy refused the `axis` attr of an op for this input shape."""
+    shape, axis = shapes[0], attrs["axis"]
+    n = len(shape)
+    outside = [a for a in ((axis,) if np.isscalar(axis) else axis or ()) if not -n <= a < n]
+    if not outside:
+        return "the axes do not fit the input (is an axis given twice?)"
+    return (f"axis {outside[0]} is out of range for an input of shape {format_shape(shape)} with {n} "
+            f"dimension{'' if n == 1 else 's'}: use an axis from {-n} to {n - 1}")
+
+
 @register_op
 class Softmax(_SameShape):
+    explain = staticmethod(_explain_axis)
+
     @staticmethod
     def forward(ctx, x, axis):
         return _softmax(x, axis)
@@ -327,6 +340,8 @@ class Softmax(_SameShape):
 
 @register_op
 class LogSoftmax(_SameShape):
+    explain = staticmethod(_explain_axis)
+
     @staticmethod
     def forward(ctx, x, axis):
         return _log_softmax(x, axis)
@@ -529,15 +544,7 @@ def _expand_reduced(grad, x, axis, keepdims):
 
 
 class _Reduction(Op):
-    @staticmethod
-    def explain(shapes, attrs):
-        shape, axis = shapes[0], attrs["axis"]
-        n = len(shape)
-        outside = [a for a in ((axis,) if np.isscalar(axis) else axis or ()) if not -n <= a < n]
-        if not outside:
-            return "the axes do not fit the input (is an axis given twice?)"
-        return (f"axis {outside[0]} is out of range for an input of shape {format_shape(shape)} with {n} "
-                f"dimension{'' if n == 1 else 's'}: use an axis from {-n} to {n - 1}, or axis=None for all")
+    explain = staticmethod(_explain_axis)
 
 
 @register_op
@@ -585,6 +592,12 @@ class Transpose(Op):
         perm = attrs["perm"]
         return shapes[0][::-1] if perm is None else tuple(shapes[0][i] for i in perm)
 
+    @staticmethod
+    def explain(shapes, attrs):
+        n = len(shapes[0])
+        return (f"perm={attrs['perm']} must list each of the {n} axes of the input of shape "
+                f"{format_shape(shapes[0])} once, i.e. be an ordering of {tuple(range(n))}")
+
 
 @register_op
 class Reshape(Op):
@@ -598,7 +611,13 @@ class Reshape(Op):
 
     @staticmethod
     def explain(shapes, attrs):
-        size = math.prod(shapes[0])
+        size, target = math.prod(shapes[0]), tuple(attrs["shape"])
+        if target.count(-1) > 1:
+            return f"the new shape {format_shape(target)} has more than one -1; only one size can be left open"
+        if -1 in target:
+            rest = math.prod(d for d in target if d != -1)
+            return (f"an array of shape {format_shape(shapes[0])} ({size} elements) cannot be reshaped to "
+                    f"{format_shape(target)}: {size} is not a multiple of {rest}, the product of the other sizes")
         return (f"an array of shape {format_shape(shapes[0])} ({size} elements) cannot be reshaped to "
                 f"{format_shape(attrs['shape'])} ({math.prod(attrs['shape'])} elements): the sizes differ. Give a "
                 f"shape with {size} elements; one -1 in it stands for whatever size fits")
@@ -753,12 +772,12 @@ def clip_by_value(x, clip_value_min, clip_value_max, name=None):
 
 def softmax(x, axis=-1, name=None):
     """exp(x) / sum(exp(x)) along `axis`, shifted by the max so it never overflows."""
-    return Softmax.apply(x, name=name, axis=axis)
+    return Softmax.apply(x, name=name, axis=_axis(axis))
 
 
 def log_softmax(x, axis=-1, name=None):
     """log(softmax(x)), computed directly so it stays finite for large logits."""
-    return LogSoftmax.apply(x, name=name, axis=axis)
+    return LogSoftmax.apply(x, name=name, axis=_axis(axis))
 
 
 def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):
@@ -821,7 +840,13 @@ def cast(x, dtype, name=None):
 
 
 def _axis(axis):
-    return tuple(axis) if isinstance(axis, (list, tuple)) else axis
+    """An axis attr: None, an int, or a tuple of ints (a list is accepted), checked as the graph is built."""
+    axes = tuple(axis) if isinstance(axis, (list, tuple)) else axis
+    for a in () if axes is None else axes if isinstance(axes, tuple) else (axes,):
+        if not isinstance(a, numbers.Integral) or isinstance(a, bool):
+            raise GraphError(f"an axis must be a whole number (or a tuple of them, or None for all axes), "
+                             f"not {a!r}; axes count from 0, and -1 is the last.")
+    return axes
 
 
 for _f, _op in [(add, Add), (subtract, Sub), (multiply, Mul), (divide, Div), (negative, Neg),

@@ -366,13 +366,25 @@ def test_integer_inputs_to_float_ops_work():
     np.testing.assert_allclose(ds.Session().run(ds.sigmoid(ds.constant([0, 0]))), [0.5, 0.5])
 
 
-@pytest.mark.parametrize("reduce", [ds.reduce_sum, ds.reduce_mean], ids=lambda f: f.__name__)
-def test_reducing_over_an_axis_out_of_range(reduce):
+@pytest.mark.parametrize("reduce", [ds.reduce_sum, ds.reduce_mean, ds.softmax, ds.log_softmax],
+                         ids=lambda f: f.__name__)
+def test_an_axis_out_of_range(reduce):
     x = ds.placeholder(name="x")
     y = reduce(x, axis=2, name="total")
     with pytest.raises(ds.ShapeError) as info:
         ds.Session().run(y, {x: np.ones((4, 3))})
-    explains(info, "'total'", "'x'", "(4, 3)", "axis 2", "2 dimensions", "-2")
+    explains(info, "'total'", y.op_type, "'x'", "(4, 3)", "axis 2", "2 dimensions", "-2")
+    with pytest.raises(ds.GraphError) as info:  # not a whole number: refused as the graph is built
+        reduce(x, axis=1.5)
+    explains(info, "axis", "1.5", "whole number")
+
+
+def test_transposing_with_a_wrong_permutation():
+    x = ds.placeholder(name="x")
+    y = ds.transpose(x, perm=(0, 1, 2), name="flip")
+    with pytest.raises(ds.ShapeError) as info:
+        ds.Session().run(y, {x: np.ones((2, 3))})
+    explains(info, "'flip'", "Transpose", "(2, 3)", "perm=(0, 1, 2)", "(0, 1)")
 
 
 def test_reshaping_to_an_incompatible_shape():
@@ -381,6 +393,12 @@ def test_reshaping_to_an_incompatible_shape():
     with pytest.raises(ds.ShapeError) as info:
         ds.Session().run(y, {x: np.ones((2, 3))})
     explains(info, "'flat'", "Reshape", "(2, 3)", "(4, 2)", "6", "8", "-1")
+    with pytest.raises(ds.ShapeError) as info:
+        ds.Session().run(ds.reshape(x, (4, -1), name="open"), {x: np.ones((2, 3))})
+    explains(info, "'open'", "(2, 3)", "(4, -1)", "6 is not a multiple of 4")
+    with pytest.raises(ds.ShapeError) as info:
+        ds.Session().run(ds.reshape(x, (-1, -1), name="two_open"), {x: np.ones((2, 3))})
+    explains(info, "'two_open'", "(-1, -1)", "more than one -1")
 
 
 @pytest.mark.parametrize("a_shape, b_shape", [((3,), (3,)), ((3,), (3, 2)), ((2, 3), (3,)),
