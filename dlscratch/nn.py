@@ -127,7 +127,8 @@ def cross_entropy(probabilities, labels, reduction="sum", epsilon=1e-12):
     finite loss instead of inf, and no NaN gradients. labels must have the
     shape of the probabilities (one-hot rows), checked as the loss is built.
     """
-    labels, probabilities = to_node(labels), to_node(probabilities)
+    probabilities = to_node(probabilities)
+    labels = to_node(labels, "cross_entropy", 1, getattr(probabilities, "dtype", None))  # a float32 model's dtype
     op_class("SoftmaxCrossEntropyWithLogits").check(labels, probabilities, "ds.nn.cross_entropy", "probabilities")
     p = clip_by_value(probabilities, epsilon, 1.0)
     per_example = negative(reduce_sum(multiply(labels, log(p)), axis=-1))

@@ -384,7 +384,7 @@ def to_node(value, op_type="op", position=0, dtype=None):
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return Constant(value)
     array = _as_array(value, f"{op_type} input #{position + 1}")
-    return Constant(array if dtype is None or array.dtype == dtype else array.astype(dtype))
+    return Constant(array if dtype is None or dtype.kind != "f" or array.dtype == dtype else array.astype(dtype))
 
 
 # dtypes, named as in TensorFlow: ds.float32 is numpy's float32

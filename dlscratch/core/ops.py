@@ -13,7 +13,7 @@ import numbers
 import numpy as np
 
 from .errors import GraphError, InvalidArgumentError, NumericsError, ShapeError, describe, format_shape
-from .graph import to_node
+from .graph import float_dtype, to_node
 from .registry import Op, ones_vector, register_op, unbroadcast
 
 
@@ -362,7 +362,8 @@ class _LabelsLikeLogits(Op):
 
     @classmethod
     def apply(cls, labels, logits, name=None, **attrs):
-        labels, logits = to_node(labels, cls.op_type, 0), to_node(logits, cls.op_type, 1)
+        dtype = float_dtype((labels, logits), cls.op_type, name)  # numpy labels meeting float32 logits: float32
+        labels, logits = to_node(labels, cls.op_type, 0, dtype), to_node(logits, cls.op_type, 1, dtype)
         cls.check(labels, logits, f"ds.{cls.op_type} (the loss being built)")
         return super().apply(labels, logits, name=name, **attrs)
 
@@ -468,7 +469,8 @@ class SparseSoftmaxCrossEntropyWithLogits(Op):
 
     @classmethod
     def apply(cls, labels, logits, name=None):
-        labels, logits = to_node(labels, cls.op_type, 0), to_node(logits, cls.op_type, 1)
+        logits = to_node(logits, cls.op_type, 1)
+        labels = to_node(labels, cls.op_type, 0, getattr(logits, "dtype", None))  # as numbers in the logits' dtype
         a, b = _known_shape(labels), _known_shape(logits)
         if a is not None and b is not None and len(a) != len(b) - 1:
             raise ShapeError(f"ds.nn.sparse_softmax_cross_entropy_with_logits: the labels {describe(labels)} "

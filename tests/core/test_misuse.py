@@ -107,6 +107,13 @@ def test_mixing_float32_and_float64_nodes_is_refused_as_in_tensorflow():
     explains(info, "Add", "'biased'", "'h' (MatMul) of dtype float32", "'b64' (Variable) of dtype float64")
     # an array or a Python number meeting a float32 node becomes float32, as in TensorFlow
     assert ds.Session().run(w - np.array([0.5, 1.5, 2.5]) * 2.0).dtype == np.float32
+    logits = ds.Variable(LOGITS.astype(np.float32), name="logits32")
+    one_hot = ds.data.one_hot(CLASSES, 3)  # float64 numpy labels
+    losses = [ds.softmax_cross_entropy_with_logits(labels=one_hot, logits=logits),
+              ds.nn.softmax_cross_entropy(logits=logits, labels=one_hot),
+              ds.nn.cross_entropy(ds.softmax(logits), one_hot),
+              ds.nn.sparse_softmax_cross_entropy_with_logits(labels=CLASSES, logits=logits)]
+    assert {v.dtype for v in ds.Session().run(losses)} == {np.dtype(np.float32)}
 
 
 @pytest.mark.parametrize("optimizer", [ds.train.GradientDescentOptimizer(0.1), ds.train.MomentumOptimizer(0.1),
