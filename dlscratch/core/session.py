@@ -215,6 +215,12 @@ def numerics_message(node, what, inputs, shape=None):
     listed = ", ".join(f"{describe(x)} of shape {np.shape(v)} ({'finite' if np.all(np.isfinite(v)) else 'NOT finite'})"
                        for x, v in zip(node.inputs, inputs))
     output = "" if shape is None else f" in its output of shape {shape}"
+    stored = [x for x, v in zip(node.inputs, inputs)
+              if isinstance(x, (Variable, Constant)) and not np.all(np.isfinite(v))]
+    if stored:  # not made in this run: it was already in the graph's state
+        return (f"op {describe(node)} produced {what}{output}, because its input {describe(stored[0])} already "
+                f"holds it (inputs: {listed}). A Variable gets NaN or inf from a diverging update: lower the "
+                "learning rate, and re-initialise it.")
     return (f"op {describe(node)} produced {what}{output}, from its inputs {listed}. It is the first op in "
             "this run to do so: look at its inputs' values, or use a stable form (log_softmax, clip_by_value "
             "before log, a smaller learning rate).")

@@ -532,6 +532,14 @@ def test_check_numerics_names_the_first_node_that_produced_nan_or_inf():
     assert isinstance(info.value, FloatingPointError)
 
 
+def test_check_numerics_names_a_variable_that_already_holds_nan():
+    w = ds.Variable(np.array([1.0, np.nan]), name="w")
+    y = ds.reduce_sum(ds.multiply(w, 2.0, name="doubled"))
+    with pytest.raises(ds.NumericsError) as info:
+        ds.Session(check_numerics=True).run(y)
+    explains(info, "'doubled'", "Mul", "'w' (Variable) already holds it", "(2,)", "NOT finite", "learning rate")
+
+
 def test_check_numerics_can_be_switched_on_for_every_session():
     x = ds.placeholder(name="x")
     y = ds.divide(1.0, x, name="reciprocal")
