@@ -47,8 +47,21 @@ class _SameShape(Op):
         return shapes[0]
 
 
+def _explain_axis(shapes, attrs):
+    """Why numpy refused the `axis` attr of an op for this input shape."""
+    shape, axis = shapes[0], attrs["axis"]
+    n = len(shape)
+    outside = [a for a in ((axis,) if np.isscalar(axis) else axis or ()) if not -n <= a < n]
+    if not outside:
+        return "the axes do not fit the input (is an axis given twice?)"
+    return (f"axis {outside[0]} is out of range for an input of shape {format_shape(shape)} with {n} "
+            f"dimension{'' if n == 1 else 's'}: use an axis from {-n} to {n - 1}")
+
+
 class _Reduction(Op):
     """An op that reduces over `axis`, keeping the reduced axes as size 1 with keepdims."""
+
+    explain = staticmethod(_explain_axis)
 
     @staticmethod
     def infer_shape(shapes, attrs):
@@ -313,17 +326,6 @@ def _softmax(x, axis):
     return e / total
 
 
-def _explain_axis(shapes, attrs):
-    """Why numpy refused the `axis` attr of an op for this input shape."""
-    shape, axis = shapes[0], attrs["axis"]
-    n = len(shape)
-    outside = [a for a in ((axis,) if np.isscalar(axis) else axis or ()) if not -n <= a < n]
-    if not outside:
-        return "the axes do not fit the input (is an axis given twice?)"
-    return (f"axis {outside[0]} is out of range for an input of shape {format_shape(shape)} with {n} "
-            f"dimension{'' if n == 1 else 's'}: use an axis from {-n} to {n - 1}")
-
-
 @register_op
 class Softmax(_SameShape):
     explain = staticmethod(_explain_axis)
@@ -545,10 +547,6 @@ def _expand_reduced(grad, x, axis, keepdims):
     return out
 
 
-class _Reduction(Op):
-    explain = staticmethod(_explain_axis)
-
-
 @register_op
 class Sum(_Reduction):
     @staticmethod
@@ -623,6 +621,13 @@ class Reshape(Op):
         return (f"an array of shape {format_shape(shapes[0])} ({size} elements) cannot be reshaped to "
                 f"{format_shape(attrs['shape'])} ({math.prod(attrs['shape'])} elements): the sizes differ. Give a "
                 f"shape with {size} elements; one -1 in it stands for whatever size fits")
+
+    @staticmethod
+    def infer_shape(shapes, attrs):
+        shape = attrs["shape"]
+        if -1 in shape and None not in shapes[0]:
+            return np.empty(shapes[0], dtype=np.bool_).reshape(shape).shape  # numpy works out the -1
+        return tuple(None if n == -1 else n for n in shape)
 
 
 @register_op
