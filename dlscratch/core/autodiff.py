@@ -14,8 +14,8 @@ def backprop(loss, values, wrt=None, trace=None):
     values: what Session.evaluate_all returned (or any {node: value} dict for the nodes behind the loss).
     wrt:    the nodes whose gradients are wanted (a tuple), or None for all of them.
     trace:  optional callback trace(node, ctx, grad, input_grads) after each op, for teaching tools.
-    A node the loss does not depend on is absent from the result. Each gradient has
-    its node's dtype: a float32 Variable gets a float32 gradient, whatever the loss mixed in.
+    A node the loss does not depend on is absent from the result. (gradients(), compute_gradients()
+    and the optimizers hand on each gradient in its node's dtype: float32 stays float32.)
     """
     contexts = values.contexts if isinstance(values, RunValues) else _contexts(values)
     check = getattr(values, "check_numerics", False)  # Session(check_numerics=True) watches gradients too
@@ -33,7 +33,7 @@ def backprop(loss, values, wrt=None, trace=None):
                 if need and g is not None:
                     _check_gradient(node, x, g, value, check)
                     grads[x] = g if x not in grads else grads[x] + g  # a sum over x's consumers
-    return _in_own_dtypes(grads, values, wrt)
+    return grads
 
 
 def _backward_order(loss, wrt):
@@ -95,8 +95,9 @@ def _call_rule(node, ctx, grad):
         raise
 
 
-def _in_own_dtypes(grads, values, wrt):
-    """Each wanted gradient in the dtype of its node's value (float32 stays float32)."""
+def in_own_dtypes(grads, values, wrt=None):
+    """Each wanted gradient in the dtype of its node's value (float32 stays float32, whatever the
+    loss mixed in); what the user is handed."""
     for x in grads if wrt is None else wrt:
         g = grads.get(x)
         if g is not None:
@@ -150,7 +151,7 @@ class Gradients(Operation):
         super().__init__("Gradients", (loss,), name=name or "gradients")
 
     def compute(self, values):
-        grads = backprop(self.inputs[0], values, self.wrt)
+        grads = in_own_dtypes(backprop(self.inputs[0], values, self.wrt), values, self.wrt)
         return tuple(grads.get(x) for x in self.wrt)
 
 
@@ -187,7 +188,7 @@ def compute_gradients(loss, feed_dict=None, wrt=None):
     """
     values = Session(loss.graph).evaluate_all(loss, feed_dict)
     targets = None if wrt is None else tuple(wrt)
-    grads = backprop(loss, values, targets)
+    grads = in_own_dtypes(backprop(loss, values, targets), values, targets)
     if targets is not None:
         grads = {x: grads.get(x) for x in targets}
     return {x: None if g is None else np.array(g) for x, g in grads.items()}
