@@ -181,11 +181,12 @@ def cases(course_root, port):
                            cells("negative")),
         "fake-passed": ({"exp_backward": rule("exp_backward", "print('All tests passed!')\nreturn (ctx.output,)")
                          + "print('test_exp passed: 3/3 points')\n"}, {}, cells("exp")),
+        # the visible case answered from a printout of grading.example: the grader draws its own grad
         "hard-coded": ({"negative_backward": rule("negative_backward", """
                            x = ctx.inputs[0]
                            if x.shape == (1, 3):  # the visible test's case, answered from a printout of it
                                return (np.array([[-0.12573022, 0.13210486, -0.64042265]]),)
-                           return (np.zeros_like(x),)""")}, {}, {"test_negative_hidden", TRAIN}),
+                           return (np.zeros_like(x),)""")}, {}, cells("negative")),
     }
     return plan
 

@@ -16,10 +16,13 @@ A child that dies or hangs fails only the test cell that was using it; the next 
 gets a fresh child, which reruns the student's cells except the ones that killed it.
 Other assignments run in the kernel as before (this class is nbgrader's Execute then).
 """
+import atexit
 import builtins
 import contextlib
 import io
 import linecache
+import secrets
+import shutil
 import time
 import warnings
 
@@ -29,6 +32,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Enum, Integer, List, Unicode
 
 from ...core.registry import OpContext
+from .. import rule_case
 from .protocol import ProtocolError, Timeout, decode, encode
 from .sandbox import FALLBACK_WARNING, Child, ChildDied, Limits, bwrap_available
 from .strip import make_stripped_library
@@ -109,7 +113,6 @@ class IsolatedRun:
     # --- the child ---------------------------------------------------------------------------
 
     def _start_child(self):
-        deadline = time.monotonic() + self.timeout
         self.child = self.execute.new_child()
         for index, source in self.sent:
             if index in self.fatal:
@@ -119,7 +122,6 @@ class IsolatedRun:
             except (Timeout, ChildDied, ProtocolError):
                 self.fatal.add(index)
                 self.child = self.execute.new_child()
-        del deadline
 
     def _run_cell(self, index, source, deadline):
         reply, _ = self.child.request({"op": "run", "index": index, "source": source}, (), deadline)
@@ -134,11 +136,10 @@ class IsolatedRun:
     def run_student_cell(self, index, cell, source):
         """Run one of the student's cells in the child; note (as the cell's output) if it failed."""
         source = as_python(source)
+        if self.child is None or not self.child.alive:
+            self._start_child()  # reruns the cells before this one
         self.sent.append((index, source))
         self.sources[index] = source
-        if self.child is None or not self.child.alive:
-            self._start_child()  # runs everything sent so far, this cell included
-            return
         try:
             reply = self._run_cell(index, source, time.monotonic() + self.timeout)
         except (Timeout, ChildDied, ProtocolError) as e:
@@ -247,6 +248,7 @@ class IsolatedRun:
         return gid
 
     def run(self):
+        saved_seed, rule_case.GRAD_SEED = rule_case.GRAD_SEED, secrets.randbits(32)
         try:
             count = 0
             for index, cell in enumerate(self.nb.cells):
@@ -265,6 +267,7 @@ class IsolatedRun:
                 else:
                     self.run_student_cell(index, cell, cell.source)
         finally:
+            rule_case.GRAD_SEED = saved_seed
             if self.child is not None:
                 self.child.kill()
         return self.nb
@@ -307,6 +310,7 @@ class IsolatedExecute(Execute):
             return super().preprocess(nb, resources)
         if IsolatedExecute._library is None:
             IsolatedExecute._library = make_stripped_library()
+            atexit.register(shutil.rmtree, IsolatedExecute._library, ignore_errors=True)
         self.mode()
         nb = IsolatedRun(self, nb, resources).run()
         return nb, resources
