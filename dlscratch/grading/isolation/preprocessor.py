@@ -133,8 +133,10 @@ class IsolatedRun:
         if isinstance(names, dict):
             self.names = {str(k): str(v) for k, v in names.items() if str(k).isidentifier()}
 
-    def run_student_cell(self, index, cell, source):
-        """Run one of the student's cells in the child; note (as the cell's output) if it failed."""
+    def run_student_cell(self, index, cell, source, shown=False):
+        """Run one of the student's cells in the child. If it kills or hangs the child, say so on the cell;
+        if it raises, say so only when `shown` (answer cells): the instructor's example cells that draw
+        or check gradients cannot work without the library's rules, and that is no news to the student."""
         source = as_python(source)
         if self.child is None or not self.child.alive:
             self._start_child()  # reruns the cells before this one
@@ -145,10 +147,11 @@ class IsolatedRun:
         except (Timeout, ChildDied, ProtocolError) as e:
             self.fatal.add(index)
             self.child = None
-            what = ("did not finish in time" if isinstance(e, Timeout) else f"ended the grader's process ({e})")
-            cell.outputs.append(_error("NotRun", f"This cell {what}; the tests that need what it defines fail."))
+            what = "did not finish in time" if isinstance(e, Timeout) else f"ended its process ({e})"
+            cell.outputs.append(_error("NotRun", f"This cell {what},\nso it counts as not run: the tests that\n"
+                                                 "need what it defines fail."))
             return
-        if not reply.get("ok"):
+        if not reply.get("ok") and shown:
             error = reply.get("error") or {}
             cell.outputs.append(_error(str(error.get("type", "Error")), str(error.get("message", ""))))
 
@@ -156,10 +159,10 @@ class IsolatedRun:
         """Call the student's `name` in the child with data; return its answer as data."""
         __tracebackhide__ = True
         if self.budget_end is not None and time.monotonic() >= self.budget_end:
-            raise GraderTimeout(f"{name} did not return within {self.timeout} s (an infinite loop?)")
+            raise GraderTimeout(f"{name} did not return within {self.timeout} s.\nAn infinite loop?")
         if self.cell_end is not None and time.monotonic() >= self.cell_end:
-            raise GraderTimeout(f"your functions took more than {CELL_CALLS_FACTOR * self.timeout} s in all "
-                                "in this test cell")
+            raise GraderTimeout(f"your functions took more than {CELL_CALLS_FACTOR * self.timeout} s\n"
+                                "in all in this test cell.")
         if self.child is None or not self.child.alive:
             self._start_child()
         arrays = []
@@ -171,14 +174,14 @@ class IsolatedRun:
         except Timeout:
             self.child = None
             self.budget_end = time.monotonic()  # the rest of this test cell fails at once
-            raise GraderTimeout(f"{name} did not return within {self.timeout} s (an infinite loop?)") from None
+            raise GraderTimeout(f"{name} did not return within {self.timeout} s.\nAn infinite loop?") from None
         except ChildDied as e:
             self.child = None
-            raise GraderProcessDied(f"calling {name} ended the process your code runs in: {e} "
-                                    "(os._exit? a crash? too much memory?)") from None
+            raise GraderProcessDied(f"calling {name} ended the process it ran in:\n"
+                                    f"{e} (os._exit? a crash? too much memory?)") from None
         except ProtocolError as e:
             self.child = None
-            raise UnreadableAnswer(f"{name} sent back something that is not data: {e}") from None
+            raise UnreadableAnswer(f"{name} sent back something that is not data:\n{e}") from None
         self._update_names(reply)
         if not reply.get("ok"):
             raise _student_exception(reply.get("error") or {}, self.sources)
@@ -265,7 +268,7 @@ class IsolatedRun:
                     self.run_trusted(source, cell)
                     self.run_student_cell(index, cell, source)
                 else:
-                    self.run_student_cell(index, cell, cell.source)
+                    self.run_student_cell(index, cell, cell.source, shown=gid in self.answers)
         finally:
             rule_case.GRAD_SEED = saved_seed
             if self.child is not None:

@@ -163,6 +163,10 @@ class Child:
             self.kill()
             raise
         except (EOFError, BrokenPipeError):
+            try:
+                self.process.wait(timeout=2)  # let it finish dying, to report how
+            except subprocess.TimeoutExpired:
+                pass
             code = self.kill()
             raise ChildDied(_describe_exit(code)) from None
         except ProtocolError:

@@ -42,8 +42,8 @@ class _Strip(ast.NodeTransformer):
     def visit_FunctionDef(self, node):
         if (node.name == "backward" and self.classes) or node.name in self.names or "*" in self.names:
             what = ".".join([*self.classes, node.name])
-            message = (f"dlscratch's own {what} is not available while your work is graded. "
-                       "Write your own: that is the exercise.")
+            message = (f"dlscratch's own {what} is not available\n"
+                       "while your work is graded. Write your own:\nthat is the exercise.")
             node.body = [ast.Raise(exc=ast.Call(func=ast.Name("ReferenceUnavailable", ast.Load()),
                                                 args=[ast.Constant(message)], keywords=[]), cause=None)]
             self.stripped.append(what)
