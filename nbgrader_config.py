@@ -54,3 +54,34 @@ warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader\.api",
 # Feedback pages load MathJax from a mathjax/ folder written beside them instead of from a CDN,
 # so formulas show offline, and long output lines wrap (dlscratch/grading/feedback.py).
 c.GenerateFeedback.exporter_class = "dlscratch.grading.feedback.FeedbackExporter"
+
+# --- Isolated grading (docs/grading-isolation.md) -------------------------------------------
+# nbgrader's Execute step is replaced by IsolatedExecute: for the assignments listed below, the
+# student's cells run in a bubblewrap sandbox (no network, no course files, as nobody, with
+# resource limits) and the test cells run in nbgrader's own process, from the gradebook's copy,
+# calling the student's functions only with data. The other assignments still run in the kernel.
+# Without bubblewrap it falls back to a plain subprocess and says so loudly on every notebook.
+# RestoreCellMetadata (all assignments) puts the gradebook's nbgrader metadata back on the cells it
+# knows and ignores the metadata of cells it does not (a student's extra "graded" cell).
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
+
+from dlscratch.grading.isolation.preprocessor import IsolatedExecute, RestoreCellMetadata  # noqa: E402
+
+c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreCellMetadata,
+                                      OverwriteCells, CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [IsolatedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+c.IsolatedExecute.assignments = ["01-backward-passes"]
+c.IsolatedExecute.sandbox = "auto"  # "bwrap" to refuse grading without the sandbox
+# --- end of isolated grading ------------------------------------------------------------------

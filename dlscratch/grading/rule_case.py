@@ -11,6 +11,10 @@ from ..core.graph import Graph, Variable
 from .report import CheckFailed, close, name_of
 from .student_code import quietly, student_code
 
+# The seed of the upstream gradient a rule is handed. 0 is what students see (grading.example); the
+# isolated grader draws another per notebook, so a pasted answer to a visible case does not pass.
+GRAD_SEED = 0
+
 ARGUMENTS = {"Add": ("x", "y"), "Mul": ("x", "y"), "MatMul": ("a", "b")}  # the inputs' names in messages
 
 HINTS = {
@@ -66,7 +70,7 @@ KNOWN_MISTAKES = {
 class RuleCase:
     """One op applied to fixed inputs: its node, its values, and an upstream gradient."""
 
-    def __init__(self, op, inputs, attrs, seed=0):
+    def __init__(self, op, inputs, attrs, seed=None):
         self.op, self.attrs = op, attrs
         self.op_type = op.op_type
         self.hint = HINTS.get(self.op_type, "")
@@ -80,7 +84,7 @@ class RuleCase:
             self.node = op(*variables, **attrs)
         self.output = op_class(self.op_type).forward(OpContext(self.node, self.arrays), *self.arrays,
                                                      **self.node.attrs)
-        self.grad = np.random.default_rng(seed).normal(size=np.shape(self.output))
+        self.grad = np.random.default_rng(GRAD_SEED if seed is None else seed).normal(size=np.shape(self.output))
 
     def context(self):
         """A fresh ctx, so that a rule changing it in place cannot spoil the next call."""

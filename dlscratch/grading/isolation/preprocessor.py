@@ -1,0 +1,385 @@
+"""IsolatedExecute: nbgrader's Execute step, with the student's code kept away from the verdict.
+
+Configured in nbgrader_config.py, in place of `Execute` in `Autograde.autograde_preprocessors`.
+For the assignments it isolates (`IsolatedExecute.assignments`):
+
+- every code cell that is not a test cell (the student's answers, their own cells, and the
+  instructor's locked set-up cells) runs in a sandboxed child process (sandbox.py), in order;
+- every test cell runs here, in the grader's process, from the instructor's copy in the
+  gradebook (never the submission's), in a namespace holding the set-up cells' names
+  (run here from the gradebook too) and, for each function the student's cells defined,
+  a proxy that calls it in the child with data and returns data;
+- each test cell's outcome becomes its outputs: nothing on a pass, an error output on a
+  failure, which nbgrader's SaveAutoGrades then scores as it always does.
+
+A child that dies or hangs fails only the test cell that was using it; the next test cell
+gets a fresh child, which reruns the student's cells except the ones that killed it.
+Other assignments run in the kernel as before (this class is nbgrader's Execute then).
+"""
+import atexit
+import builtins
+import contextlib
+import io
+import linecache
+import secrets
+import shutil
+import time
+import warnings
+
+from nbformat import NotebookNode
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Enum, Integer, List, Unicode
+
+from ...core.registry import OpContext
+from .. import rule_case
+from .protocol import ProtocolError, Timeout, decode, encode
+from .sandbox import FALLBACK_WARNING, Child, ChildDied, Limits, bwrap_available
+from .strip import make_stripped_library
+
+CELL_CALLS_FACTOR = 10  # a test cell may spend this many cell timeouts in the student's code, in all its calls
+DELETED = "This test cell was deleted from the submission; nbgrader put it back, so it scores 0."
+
+
+class GraderTimeout(Exception):
+    """The student's code did not answer in time (an infinite loop?)."""
+
+
+class GraderProcessDied(Exception):
+    """The student's code ended the process it ran in (os._exit, a crash, a resource limit)."""
+
+
+class UnreadableAnswer(Exception):
+    """The student's code sent back something that is not data."""
+
+
+class NotRun(Exception):
+    """A cell of the student's could not run at all."""
+
+
+def _student_exception(info, sources):
+    """The student's exception, rebuilt from data, raised from their own line (so messages can quote it)."""
+    name = str(info.get("type", "Exception"))
+    name = name if name.isidentifier() else "Exception"
+    message = str(info.get("message", ""))
+    base = getattr(builtins, name, None)
+    if not (isinstance(base, type) and issubclass(base, Exception)) or not info.get("builtin"):
+        base = Exception  # SystemExit, KeyboardInterrupt and the student's own classes become plain errors
+    error = type(name, (base,), {"__str__": lambda self: message, "__module__": "builtins"})()
+    cell, lineno = info.get("cell"), info.get("lineno")
+    if isinstance(cell, int) and cell in sources and isinstance(lineno, int) and lineno > 0:
+        filename = f"<your cell {cell}>"
+        text = sources[cell]
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        try:
+            exec(compile("\n" * (lineno - 1) + "raise error", filename, "exec"), {"error": error})
+        except Exception as e:
+            return e.with_traceback(e.__traceback__.tb_next)
+    return error
+
+
+class StudentFunction:
+    """Stands for a function the student defined: calling it calls it in the sandbox, with data."""
+
+    def __init__(self, run, name, module):
+        self._run, self.__name__, self.__qualname__, self.__module__ = run, name, name, module
+
+    def __call__(self, *args, **kwargs):
+        return self._run.call(self.__name__, args, kwargs)
+
+    def __repr__(self):
+        return f"<your function {self.__name__}>"
+
+
+class IsolatedRun:
+    """Grading one notebook the isolated way."""
+
+    def __init__(self, execute, nb, resources):
+        self.execute, self.nb, self.log = execute, nb, execute.log
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            source = gb.find_notebook(info["notebook"], info["assignment"])
+            self.cells = {c.name: (c.cell_type, bool(c.locked), c.source) for c in source.source_cells}
+            self.graded = {c.name for c in source.grade_cells}
+            self.tests = {c.name for c in source.grade_cells if c.cell_type == "code"}
+            self.answers = {c.name for c in source.solution_cells}
+        self.tests -= self.answers  # grade + solution: a manually graded answer
+        self.timeout = execute.timeout or 30
+        self.child, self.sent, self.fatal, self.names, self.sources = None, [], set(), {}, {}
+        self.namespace = {"__name__": "__main__", "__builtins__": builtins}
+        self.trusted_names = set()
+        self.budget_end = self.cell_end = None
+
+    # --- the child ---------------------------------------------------------------------------
+
+    def _start_child(self):
+        self.child = self.execute.new_child()
+        for index, source in self.sent:
+            if index in self.fatal:
+                continue
+            try:
+                self._run_cell(index, source, deadline=time.monotonic() + self.timeout)
+            except (Timeout, ChildDied, ProtocolError):
+                self.fatal.add(index)
+                self.child = self.execute.new_child()
+
+    def _run_cell(self, index, source, deadline):
+        reply, _ = self.child.request({"op": "run", "index": index, "source": source}, (), deadline)
+        self._update_names(reply)
+        return reply
+
+    def _update_names(self, reply):
+        names = reply.get("names")
+        if isinstance(names, dict):
+            self.names = {str(k): str(v) for k, v in names.items() if str(k).isidentifier()}
+
+    def run_student_cell(self, index, cell, source, shown=False):
+        """Run one of the student's cells in the child. If it kills or hangs the child, say so on the cell;
+        if it raises, say so only when `shown` (answer cells): the instructor's example cells that draw
+        or check gradients cannot work without the library's rules, and that is no news to the student."""
+        source = as_python(source)
+        if self.child is None or not self.child.alive:
+            self._start_child()  # reruns the cells before this one
+        self.sent.append((index, source))
+        self.sources[index] = source
+        try:
+            reply = self._run_cell(index, source, time.monotonic() + self.timeout)
+        except (Timeout, ChildDied, ProtocolError) as e:
+            self.fatal.add(index)
+            self.child = None
+            what = "did not finish in time" if isinstance(e, Timeout) else f"ended its process ({e})"
+            cell.outputs.append(_error("NotRun", f"This cell {what},\nso it counts as not run: the tests that\n"
+                                                 "need what it defines fail."))
+            return
+        if not reply.get("ok") and shown:
+            error = reply.get("error") or {}
+            cell.outputs.append(_error(str(error.get("type", "Error")), str(error.get("message", ""))))
+
+    def call(self, name, args, kwargs):
+        """Call the student's `name` in the child with data; return its answer as data."""
+        __tracebackhide__ = True
+        if self.budget_end is not None and time.monotonic() >= self.budget_end:
+            raise GraderTimeout(f"{name} did not return within {self.timeout} s.\nAn infinite loop?")
+        if self.cell_end is not None and time.monotonic() >= self.cell_end:
+            raise GraderTimeout(f"your functions took more than {CELL_CALLS_FACTOR * self.timeout} s\n"
+                                "in all in this test cell.")
+        if self.child is None or not self.child.alive:
+            self._start_child()
+        arrays = []
+        header = {"op": "call", "name": name, "args": encode(tuple(args), arrays, OpContext),
+                  "kwargs": encode(dict(kwargs), arrays, OpContext)}
+        deadline = time.monotonic() + self.timeout  # each call of the student's code gets the cell timeout
+        try:
+            reply, answer = self.child.request(header, arrays, deadline)
+        except Timeout:
+            self.child = None
+            self.budget_end = time.monotonic()  # the rest of this test cell fails at once
+            raise GraderTimeout(f"{name} did not return within {self.timeout} s.\nAn infinite loop?") from None
+        except ChildDied as e:
+            self.child = None
+            raise GraderProcessDied(f"calling {name} ended the process it ran in:\n"
+                                    f"{e} (os._exit? a crash? too much memory?)") from None
+        except ProtocolError as e:
+            self.child = None
+            raise UnreadableAnswer(f"{name} sent back something that is not data:\n{e}") from None
+        self._update_names(reply)
+        if not reply.get("ok"):
+            raise _student_exception(reply.get("error") or {}, self.sources)
+        try:
+            value = decode(reply.get("value"), answer)
+            for i, changed in reply.get("changed", []):  # in-place changes, as the kernel would have seen them
+                original, new = arrays[int(i)], decode(changed, answer)
+                if hasattr(original, "flags") and original.flags.writeable and original.shape == new.shape:
+                    original[...] = new
+        except (ProtocolError, TypeError, ValueError, IndexError, KeyError) as e:
+            raise UnreadableAnswer(f"{name} sent back something that is not data: {e}") from None
+        return value
+
+    # --- the grader's side -------------------------------------------------------------------------
+
+    def run_trusted(self, source, cell):
+        """An instructor's set-up cell, from the gradebook: here (for the tests) and in the child (for the student)."""
+        before = set(self.namespace)
+        self._exec_here(source, cell, "set-up cell")
+        self.trusted_names |= set(self.namespace) - before
+
+    def run_test(self, gid, source, cell):
+        if cell.source != source:  # nbgrader re-inserted a deleted cell, with its notice in front
+            cell.outputs.append(_error("AssertionError", DELETED))
+            return
+        for name in [n for n, v in self.namespace.items() if isinstance(v, StudentFunction) and n not in self.names]:
+            del self.namespace[name]
+        for name, module in self.names.items():
+            if name not in self.trusted_names:
+                self.namespace[name] = StudentFunction(self, name, module)
+        self.budget_end, self.cell_end = None, time.monotonic() + CELL_CALLS_FACTOR * self.timeout
+        start = time.perf_counter()
+        try:
+            self._exec_here(source, cell, f"test cell {gid}")
+        finally:
+            self.budget_end = self.cell_end = None
+            self.log.debug("test cell %s took %.2f s", gid, time.perf_counter() - start)
+
+    def _exec_here(self, source, cell, filename):
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                exec(compile(source, f"<{filename}>", "exec"), self.namespace)
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:
+            if out.getvalue():
+                cell.outputs.append(NotebookNode(output_type="stream", name="stdout", text=out.getvalue()))
+            render = getattr(e, "_render_traceback_", None)
+            cell.outputs.append(_error(type(e).__name__, str(e), render() if render else None))
+            return
+        if out.getvalue():
+            cell.outputs.append(NotebookNode(output_type="stream", name="stdout", text=out.getvalue()))
+
+    def _trusted_metadata(self, cell):
+        """The cell's grade_id, with its nbgrader metadata as the gradebook has it: a cell the gradebook
+        does not know is an ordinary cell of the student's, whatever its metadata claims."""
+        meta = cell.metadata.get("nbgrader")
+        gid = meta.get("grade_id") if isinstance(meta, dict) else None
+        if not isinstance(gid, str) or gid not in self.cells:
+            if meta is not None:
+                self.log.warning("Ignoring the nbgrader metadata of a cell the gradebook does not know: %.200r", meta)
+                del cell.metadata["nbgrader"]
+            return None
+        meta.update(grade=gid in self.graded, solution=gid in self.answers, locked=self.cells[gid][1])
+        return gid
+
+    def run(self):
+        saved_seed, rule_case.GRAD_SEED = rule_case.GRAD_SEED, secrets.randbits(32)
+        try:
+            count = 0
+            for index, cell in enumerate(self.nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                cell.outputs = []
+                count += 1
+                cell.execution_count = count
+                gid = self._trusted_metadata(cell)
+                kind, locked, source = self.cells.get(gid, (None, False, None))
+                if gid in self.tests and kind == "code":
+                    self.run_test(gid, source, cell)
+                elif kind == "code" and locked and gid not in self.answers:
+                    self.run_trusted(source, cell)
+                    self.run_student_cell(index, cell, source)
+                else:
+                    self.run_student_cell(index, cell, cell.source, shown=gid in self.answers)
+        finally:
+            rule_case.GRAD_SEED = saved_seed
+            if self.child is not None:
+                self.child.kill()
+        return self.nb
+
+
+def as_python(source):
+    """A cell's source as plain Python: IPython's own translation of magics (`%matplotlib inline`,
+    `!ls`) into get_ipython() calls, which do nothing in the sandbox. Text in, text out."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+        return TransformerManager().transform_cell(source)
+    except Exception:
+        return source
+
+
+def _error(name, message, traceback=None):
+    return NotebookNode(output_type="error", ename=name, evalue=message,
+                        traceback=traceback or [f"\x1b[0;31m{name}\x1b[0m: {message}"])
+
+
+class IsolatedExecute(Execute):
+    """nbgrader's Execute, except that for `assignments` the student's code runs sandboxed
+    and the test cells run in the grader's process (see this module's docstring)."""
+
+    assignments = List(Unicode(), default_value=["01-backward-passes"],
+                       help="Assignments graded the isolated way; the others run in the kernel.").tag(config=True)
+    sandbox = Enum(["auto", "bwrap", "subprocess"], default_value="auto",
+                   help="bwrap: bubblewrap, or fail. subprocess: no sandbox, resource limits only (announced "
+                        "loudly). auto: bwrap where it works, else subprocess.").tag(config=True)
+    memory_limit = Integer(1536 * 2 ** 20, help="Bytes of address space for the student's process.").tag(config=True)
+    cpu_limit = Integer(600, help="Seconds of CPU time for the student's process.").tag(config=True)
+    process_limit = Integer(16, help="Processes the sandbox's user may have.").tag(config=True)
+    file_size_limit = Integer(16 * 2 ** 20, help="Largest file the student's code may write.").tag(config=True)
+
+    _library = None
+    _mode = None
+
+    def preprocess(self, nb, resources):
+        if resources["nbgrader"]["assignment"] not in self.assignments:
+            return super().preprocess(nb, resources)
+        if IsolatedExecute._library is None:
+            IsolatedExecute._library = make_stripped_library()
+            atexit.register(shutil.rmtree, IsolatedExecute._library, ignore_errors=True)
+        self.mode()
+        nb = IsolatedRun(self, nb, resources).run()
+        return nb, resources
+
+    def limits(self):
+        return Limits(cpu_seconds=self.cpu_limit, memory_bytes=self.memory_limit, processes=self.process_limit,
+                      file_bytes=self.file_size_limit)
+
+    def mode(self):
+        """bwrap or subprocess: decided once per process; the fallback is announced on every notebook."""
+        if IsolatedExecute._mode is None:
+            mode = "subprocess" if self.sandbox == "subprocess" else "bwrap"
+            if mode == "bwrap":
+                try:
+                    if not bwrap_available():
+                        raise ChildDied("bwrap is not installed")
+                    Child("bwrap", IsolatedExecute._library, self.limits()).kill()
+                except ChildDied as e:
+                    if self.sandbox == "bwrap":
+                        raise
+                    self.log.warning("bubblewrap does not work here: %s", e)
+                    mode = "subprocess"
+            IsolatedExecute._mode = mode
+        if IsolatedExecute._mode == "subprocess":
+            self.log.warning(FALLBACK_WARNING)
+        return IsolatedExecute._mode
+
+    def new_child(self):
+        return Child(self.mode_quiet(), IsolatedExecute._library, self.limits())
+
+    def mode_quiet(self):
+        return IsolatedExecute._mode or self.mode()
+
+
+class RestoreCellMetadata(NbGraderPreprocessor):
+    """Before OverwriteCells: put back the gradebook's nbgrader metadata on every cell it knows, and
+    drop nbgrader metadata the gradebook does not know (an extra "graded" cell, a malformed entry).
+
+    Without it, a test cell marked `solution: true` by the student stops nbgrader with "Inconsistent
+    checksums" and the whole notebook goes ungraded; with it, the cell is graded as the instructor
+    made it, and a cell of the student's own is just that, whatever its metadata claims.
+    """
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            source = gb.find_notebook(info["notebook"], info["assignment"])
+            known = {c.name: {"locked": bool(c.locked)} for c in source.source_cells}
+            for c in source.grade_cells:
+                known[c.name].update(grade=True, points=float(c.max_score))
+            for c in source.solution_cells:
+                known[c.name]["solution"] = True
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader")
+            if meta is None:
+                continue
+            gid = meta.get("grade_id") if isinstance(meta, dict) else None
+            if not isinstance(gid, str) or gid not in known:
+                self.log.warning("Ignoring nbgrader metadata the gradebook does not know: %.200r", meta)
+                del cell.metadata["nbgrader"]
+                continue
+            truth = {"grade": False, "solution": False, **known[gid]}
+            for key, value in truth.items():
+                if meta.get(key) != value:
+                    self.log.warning("Cell %s: restoring %s=%r (the submission had %r)", gid, key, value, meta.get(key))
+                    meta[key] = value
+            if not truth.get("grade"):
+                meta.pop("points", None)
+        return nb, resources

@@ -1,0 +1,191 @@
+"""The only thing that crosses between the grader and the sandboxed student code: data.
+
+A message is one frame: an 8-byte length, a JSON header, then the raw bytes of the arrays
+the header lists by dtype, shape and size. Only plain number dtypes (bool, int, float,
+complex) are accepted, and an array is rebuilt with `np.frombuffer`: no pickle, no
+object arrays, so nothing the student's side sends can turn into code on the grader's
+side. (Raw bytes rather than .npy files: a training cell makes about ten thousand calls,
+and .npy's own header parsing doubled their cost.) Values nest as JSON trees:
+
+    None, bool, int, str             as themselves
+    float                            {"t": "float", "v": float.hex()}  (nan and inf survive)
+    numpy array or scalar            {"t": "array", "i": index, "scalar": bool}
+    tuple, list, dict (str keys)     {"t": "tuple" | "list" | "dict", "v": ...}
+    a gradient rule's ctx            {"t": "ctx", ...}: its op type, inputs, output, attrs, needs
+    anything else                    {"t": "opaque", "type": its type's name}: no value at all
+
+This module needs numpy and the standard library only: the sandbox imports it too.
+"""
+import json
+import os
+import select
+import struct
+import time
+
+import numpy as np
+
+MAX_MESSAGE = 256 * 2 ** 20  # bytes: a bigger frame is refused, not read
+MAX_DEPTH = 16
+NUMBER_KINDS = "biufc"
+_LENGTH = struct.Struct("<Q")
+
+
+class ProtocolError(Exception):
+    """The other side sent something that is not a well-formed message."""
+
+
+class Timeout(Exception):
+    """No answer before the deadline."""
+
+
+# --- frames ------------------------------------------------------------------------------------
+
+def write_message(fd, header, arrays=(), deadline=None):
+    """Send `header` (a dict) and `arrays`; Timeout if the other side stops reading before `deadline`."""
+    specs, blobs = [], []
+    for a in arrays:
+        a = np.asarray(a)
+        if a.dtype.kind not in NUMBER_KINDS:
+            raise ProtocolError(f"an array of dtype {a.dtype} is not numbers")
+        a = a.astype(a.dtype.newbyteorder("<"), copy=False)
+        blobs.append(a.tobytes())
+        specs.append([a.dtype.str, list(a.shape), len(blobs[-1])])
+    head = json.dumps(dict(header, arrays=specs), allow_nan=False).encode()
+    body = b"".join([_LENGTH.pack(len(head)), head, *blobs])
+    _write_all(fd, _LENGTH.pack(len(body)) + body, deadline)
+
+
+def _write_all(fd, data, deadline):
+    view = memoryview(data)
+    while view:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([], [fd], [], remaining)[1]:
+                raise Timeout()
+        view = view[os.write(fd, view[:65536] if deadline is not None else view):]
+
+
+def read_message(fd, deadline=None):
+    """(header, arrays) from `fd`; Timeout after `deadline` (time.monotonic()), EOFError if closed."""
+    (size,) = _LENGTH.unpack(_read_exactly(fd, _LENGTH.size, deadline))
+    if size > MAX_MESSAGE:
+        raise ProtocolError(f"a message of {size} bytes is larger than the limit of {MAX_MESSAGE}")
+    body = _read_exactly(fd, size, deadline)
+    try:
+        (head_size,) = _LENGTH.unpack_from(body)
+        header = json.loads(body[_LENGTH.size:_LENGTH.size + head_size])
+        specs = header.pop("arrays")
+        arrays, at = [], _LENGTH.size + head_size
+        for dtype, shape, n in specs:
+            dtype = np.dtype(str(dtype))
+            shape = tuple(int(d) for d in shape)
+            if dtype.kind not in NUMBER_KINDS or dtype.hasobject or dtype.fields is not None:
+                raise ProtocolError(f"an array of dtype {dtype} is not numbers")
+            size = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+            if n != size or at + n > len(body) or min(shape, default=0) < 0:
+                raise ProtocolError("array sizes do not add up")
+            arrays.append(np.frombuffer(body, dtype, count=n // dtype.itemsize if dtype.itemsize else 0,
+                                        offset=at).reshape(shape).copy())
+            at += n
+    except ProtocolError:
+        raise
+    except Exception as e:
+        raise ProtocolError(f"malformed message: {type(e).__name__}: {e}") from None
+    return header, arrays
+
+
+def _read_exactly(fd, n, deadline):
+    chunks, left = [], n
+    while left:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                raise Timeout()
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise EOFError("the other side closed the channel")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+# --- values --------------------------------------------------------------------------------------
+
+class Opaque:
+    """Stands for a value that was not data (a function, a module, an object). Only its type's name came across."""
+
+    def __init__(self, type_name):
+        self.type_name = type_name
+
+    def __repr__(self):
+        return f"<a {self.type_name} from your code>"
+
+
+def opaque(type_name):
+    """An Opaque value whose type is called `type_name`, so that messages naming its type read naturally."""
+    name = str(type_name)[:80] if str(type_name).isidentifier() else "object"
+    return type(name, (Opaque,), {})(name)
+
+
+def encode(value, arrays, context_type=None, depth=0):
+    """`value` as a JSON tree; its arrays are appended to `arrays`."""
+    if depth > MAX_DEPTH:
+        return {"t": "opaque", "type": "deeply nested value"}
+    if value is None or isinstance(value, (bool, int, str)) and type(value) in (bool, int, str):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2 ** 53:
+            return encode(float(value), arrays, context_type, depth)
+        return value
+    if type(value) is float:
+        return {"t": "float", "v": value.hex()}
+    if context_type is not None and isinstance(value, context_type):
+        return {"t": "ctx", "op_type": value.node.op_type,
+                "inputs": encode(tuple(value.inputs), arrays, None, depth + 1),
+                "output": encode(value.output, arrays, None, depth + 1),
+                "attrs": encode(dict(value.attrs), arrays, None, depth + 1),
+                "needs": encode(tuple(bool(n) for n in value.needs), arrays, None, depth + 1)}
+    if isinstance(value, (np.ndarray, np.generic)):
+        a = np.asarray(value)
+        if a.dtype.kind not in NUMBER_KINDS:
+            return {"t": "opaque", "type": f"array of {a.dtype}"}
+        arrays.append(value)
+        tree = {"t": "array", "i": len(arrays) - 1, "scalar": isinstance(value, np.generic)}
+        if isinstance(value, np.ndarray) and not value.flags.writeable:
+            tree["readonly"] = True
+        return tree
+    if type(value) in (tuple, list):
+        return {"t": type(value).__name__, "v": [encode(v, arrays, context_type, depth + 1) for v in value]}
+    if type(value) is dict and all(type(k) is str for k in value):
+        return {"t": "dict", "v": {k: encode(v, arrays, context_type, depth + 1) for k, v in value.items()}}
+    return {"t": "opaque", "type": type(value).__name__}
+
+
+def decode(tree, arrays, make_context=None, depth=0):
+    """The value a JSON tree stands for. Raises ProtocolError on anything unexpected."""
+    if depth > MAX_DEPTH:
+        raise ProtocolError("too deeply nested")
+    if tree is None or type(tree) in (bool, int, str):
+        return tree
+    if type(tree) is not dict or not isinstance(tree.get("t"), str):
+        raise ProtocolError(f"not a value: {str(tree)[:80]}")
+    kind = tree["t"]
+    if kind == "float":
+        return float.fromhex(str(tree["v"]))
+    if kind == "array":
+        i = tree["i"]
+        if type(i) is not int or not 0 <= i < len(arrays):
+            raise ProtocolError("no such array")
+        a = arrays[i]
+        if tree.get("readonly"):
+            a.flags.writeable = False
+        return a[()] if tree.get("scalar") else a
+    if kind in ("tuple", "list"):
+        items = [decode(v, arrays, make_context, depth + 1) for v in tree["v"]]
+        return tuple(items) if kind == "tuple" else items
+    if kind == "dict":
+        return {str(k): decode(v, arrays, make_context, depth + 1) for k, v in dict(tree["v"]).items()}
+    if kind == "ctx" and make_context is not None:
+        return make_context(str(tree["op_type"]), *(decode(tree[k], arrays, None, depth + 1)
+                                                    for k in ("inputs", "output", "attrs", "needs")))
+    if kind == "opaque":
+        return opaque(tree.get("type", "object"))
+    raise ProtocolError(f"unknown kind of value {kind!r}")

@@ -1,0 +1,255 @@
+"""The isolation pieces on their own: the data-only protocol, the stripped library, the sandbox's
+walls and limits, and the loud fallback without bubblewrap (graded with real nbgrader)."""
+import ast
+import json
+import os
+import socket
+import struct
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import dlscratch as ds
+from dlscratch.grading.isolation import protocol, strip
+from dlscratch.grading.isolation.sandbox import FALLBACK_WARNING, Child, ChildDied, Limits
+
+from . import hostile
+from . import submissions as s
+from .nbgrader_course import REPO, nbgrader
+from .sandbox_tools import require_bwrap
+
+A1 = "01-backward-passes"
+
+
+# --- the protocol ------------------------------------------------------------------------------
+
+def round_trip(value):
+    read, write = os.pipe()
+    try:
+        arrays = []
+        protocol.write_message(write, {"value": protocol.encode(value, arrays, ds.OpContext)}, arrays)
+        header, got = protocol.read_message(read, time.monotonic() + 5)
+        return protocol.decode(header["value"], got)
+    finally:
+        os.close(read)
+        os.close(write)
+
+
+def test_data_crosses_unchanged():
+    value = (np.arange(6.0).reshape(2, 3), np.float32(2.5), None, [1, "a", float("nan")], {"axis": (0, 2)},
+             np.array([True, False]), np.zeros((0, 3), np.int64))
+    got = round_trip(value)
+    assert type(got) is tuple and len(got) == len(value)
+    assert np.array_equal(got[0], value[0]) and got[0].dtype == np.float64
+    assert got[1] == np.float32(2.5) and got[1].dtype == np.float32
+    assert got[2] is None and got[3][:2] == [1, "a"] and np.isnan(got[3][2])
+    assert got[4] == {"axis": (0, 2)} and got[5].dtype == bool and got[6].shape == (0, 3)
+
+
+def test_anything_but_data_arrives_as_a_name_only():
+    got = round_trip((lambda: 1, np.array([object()], dtype=object), ds))
+    assert [type(g).__name__ for g in got] == ["function", "object", "module"]
+    assert all(isinstance(g, protocol.Opaque) for g in got)
+
+
+def test_a_gradient_rule_context_crosses_as_its_fields():
+    ctx, grad = ds.grading.example(ds.reduce_sum, np.arange(6.0).reshape(2, 3), axis=1)
+    arrays = []
+    tree = protocol.encode((ctx, grad), arrays, ds.OpContext)
+    fields = protocol.decode(tree, arrays, lambda *f: f)[0]
+    assert fields[0] == "Sum" and np.array_equal(fields[1][0], ctx.inputs[0])
+    assert fields[3] == {"axis": 1, "keepdims": False} and fields[4] == (True,)
+
+
+def forged(header, blob=b""):
+    head = json.dumps(header).encode()
+    body = struct.pack("<Q", len(head)) + head + blob
+    return struct.pack("<Q", len(body)) + body
+
+
+@pytest.mark.parametrize("frame", [
+    forged({"arrays": [["|O", [1], 8]]}, b"\0" * 8),                 # an object array
+    forged({"arrays": [["<f8", [2], 8]]}, b"\0" * 8),                # sizes that do not add up
+    forged({"arrays": [["V8", [1], 8]]}, b"\0" * 8),                 # raw bytes
+    forged({"arrays": "nope"}),
+    struct.pack("<Q", protocol.MAX_MESSAGE + 1),                     # too big to read
+    struct.pack("<Q", 5) + b"\xff" * 5,                              # not JSON
+])
+def test_malformed_messages_are_refused(frame):
+    read, write = os.pipe()
+    try:
+        os.write(write, frame)
+        with pytest.raises(protocol.ProtocolError):
+            protocol.read_message(read, time.monotonic() + 5)
+    finally:
+        os.close(read)
+        os.close(write)
+
+
+def test_pickles_are_never_loaded():
+    source = (REPO / "dlscratch" / "grading" / "isolation" / "protocol.py").read_text()
+    assert "pickle" not in source.replace("allow_pickle", "").replace("no pickle", "")
+
+
+# --- the stripped library ----------------------------------------------------------------------
+
+def test_the_stripped_library_refuses_every_reference_answer(tmp_path):
+    folder = strip.make_stripped_library(str(tmp_path))
+    ops = (tmp_path / "dlscratch" / "core" / "ops.py").read_text()
+    backwards = [f for f in ast.walk(ast.parse(ops)) if isinstance(f, ast.FunctionDef) and f.name == "backward"]
+    assert len(backwards) >= 20
+    assert all(len(f.body) == 1 and isinstance(f.body[0], ast.Raise) for f in backwards)
+    assert "grad * 2 * x" not in ops and "unbroadcast(grad" not in ops
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import numpy as np, dlscratch as ds\n"
+            "refused = 0\n"
+            "for call in [lambda: ds.gradient_rule('Neg')(None, None), lambda: ds.OPS['Mul'].backward(None, None),\n"
+            "             lambda: ds.unbroadcast(np.ones((2, 3)), (3,)),\n"
+            "             lambda: ds.gradcheck.numerical_gradient(lambda: 0.0, np.ones(2))]:\n"
+            "    try:\n        call()\n"
+            "    except Exception as e:\n        refused += type(e).__name__ == 'ReferenceUnavailable'\n"
+            "g = ds.Graph()\nwith g.as_default():\n    y = ds.negative(ds.constant([1.0, 2.0]))\n"
+            "assert list(ds.Session(g).run(y)) == [-1.0, -2.0]  # forward passes still work\n"
+            "print(refused)")
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-I", "-c", code, folder], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "4", out.stderr
+
+
+# --- the sandbox -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def child(tmp_path_factory):
+    require_bwrap()
+    library = strip.make_stripped_library(str(tmp_path_factory.mktemp("lib")))
+    child = Child("bwrap", library, Limits(memory_bytes=1024 * 2 ** 20, processes=8))
+    yield child
+    child.kill()
+
+
+def run_in(child, source):
+    """Run `source` in the child; return the value of its last line's name `result`, or the error's text."""
+    reply, _ = child.request({"op": "run", "index": 0, "source": source + "\ndef answer():\n    return result\n"},
+                             (), time.monotonic() + 60)
+    if not reply["ok"]:
+        return f"{reply['error']['type']}: {reply['error']['message']}"
+    reply, arrays = child.request({"op": "call", "name": "answer", "args": protocol.encode((), []),
+                                   "kwargs": protocol.encode({}, [])}, (), time.monotonic() + 60)
+    return protocol.decode(reply["value"], arrays)
+
+
+def test_the_sandbox_runs_as_nobody_without_capabilities(child):
+    assert run_in(child, "import os\nresult = [os.getuid(), os.getgid(), os.getgroups()]") == [65534, 65534, []]
+    caps = run_in(child, "result = [l.split()[1] for l in open('/proc/self/status') if l.startswith('CapEff')]")
+    assert caps == ["0000000000000000"]
+
+
+@pytest.mark.parametrize("path", [str(REPO / "solutions"), str(REPO / "nbgrader_config.py"), str(REPO / "tests"),
+                                  str(REPO / ".git"), str(REPO / "dlscratch" / "core" / "ops.py")])
+def test_the_course_and_the_real_library_are_not_there(child, path):
+    assert run_in(child, f"import os\nresult = os.path.exists({path!r})") is False
+
+
+def test_the_sandbox_sees_only_the_system_and_python(child):
+    """Folders above Python's own (e.g. a home folder holding pyenv) show nothing but the way to it."""
+    python = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)} | {sys.prefix}
+    system = {"usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "dev", "proc", "tmp", "sandbox"}
+    top = run_in(child, "import os\nresult = sorted(os.listdir('/'))")
+    assert set(top) <= system | {p.split("/")[1] for p in python}, top
+    for path in python:
+        parts = path.strip("/").split("/")
+        for depth in range(1, len(parts)):
+            folder = "/" + "/".join(parts[:depth])
+            listing = run_in(child, f"import os\nresult = os.listdir({folder!r})")
+            assert set(listing) <= {p.strip("/").split("/")[depth] for p in python
+                                    if p.startswith(folder + "/")}, (folder, listing)
+
+
+def test_the_filesystem_is_read_only_outside_the_scratch_folder(child):
+    assert run_in(child, "open('/tmp/notes.txt', 'w').write('ok')\nresult = open('/tmp/notes.txt').read()") == "ok"
+    assert "Read-only file system" in run_in(child, "open('/usr/lib/evil', 'w')\nresult = 1")
+    for folder in [REPO, REPO / ".venv"]:  # a folder made for the sandbox's view, and a read-only one
+        text = run_in(child, f"open({str(folder / 'evil')!r}, 'w')\nresult = 1")
+        assert "Read-only file system" in text or "Permission denied" in text, text
+        assert not (folder / "evil").exists()
+
+
+def test_there_is_no_network(child):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    try:
+        port = listener.getsockname()[1]
+        text = run_in(child, f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\nresult = 1")
+        assert "ConnectionRefusedError" in text or "unreachable" in text, text
+        text = run_in(child, "import socket\nsocket.create_connection(('pypi.org', 443), timeout=2)\nresult = 1")
+        assert "gaierror" in text or "unreachable" in text, text
+    finally:
+        listener.close()
+
+
+def test_memory_processes_and_file_sizes_are_limited(child):
+    assert run_in(child, "x = bytearray(2 ** 31)\nresult = 1").startswith("MemoryError")
+    assert "BlockingIOError" in run_in(child, "import os, time\nfor _ in range(50):\n    if os.fork() == 0:\n"
+                                              "        time.sleep(3)\n        os._exit(0)\nresult = 1")
+    assert "File too large" in run_in(child, "open('/tmp/big', 'wb').write(b'0' * 32 * 2 ** 20)\nresult = 1")
+
+
+def test_a_hung_child_is_killed_with_everything_it_started(tmp_path):
+    require_bwrap()
+    before = _processes_of(65534)
+    child = Child("bwrap", strip.make_stripped_library(str(tmp_path)), Limits())
+    pid = child.process.pid
+    source = ("import subprocess\nsleeper = subprocess.Popen(['sleep', '120'])\n"
+              "def spin():\n    while True:\n        pass\n")
+    child.request({"op": "run", "index": 0, "source": source}, (), time.monotonic() + 60)
+    assert len(_processes_of(65534) - before) == 2  # the child and its sleeper
+    with pytest.raises(protocol.Timeout):
+        child.request({"op": "call", "name": "spin", "args": protocol.encode((), []),
+                       "kwargs": protocol.encode({}, [])}, (), time.monotonic() + 1)
+    assert not child.alive and not os.path.exists(f"/proc/{pid}")
+    for _ in range(50):  # the kernel reaps the namespace's processes asynchronously
+        if not _processes_of(65534) - before:
+            break
+        time.sleep(0.1)
+    assert not _processes_of(65534) - before
+
+
+def _processes_of(uid):
+    found = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                if next(line for line in f if line.startswith("Uid:")).split()[1] == str(uid):
+                    found.add(pid)
+        except (OSError, StopIteration):
+            pass
+    return found
+
+
+def test_a_child_that_cannot_start_says_why(tmp_path):
+    require_bwrap()
+    with pytest.raises(ChildDied, match="did not start.*no-library-here"):  # bwrap's own complaint is quoted
+        Child("bwrap", str(tmp_path / "no-library-here"), Limits(), startup_seconds=30)
+
+
+# --- without bubblewrap: the loud fallback, graded with real nbgrader ------------------------------
+
+def test_without_the_sandbox_grading_still_works_and_says_so_loudly(course, tmp_path):
+    fallback = course.copy(tmp_path / "fallback")
+    config = fallback.root / "nbgrader_config.py"
+    config.write_text(config.read_text() + '\nc.IsolatedExecute.sandbox = "subprocess"\n')
+    solved, release = s.solutions(course.source(A1)), course.release(A1)
+    plan = hostile.cases(fallback.root, 1)
+    for student in ["honest", "calls-rule", "patched-checks", "input-transformer"]:
+        answers, changes, _ = plan[student]
+        fallback.submit(student, A1, hostile.build(release, solved, answers, changes))
+    result = nbgrader("autograde", A1, "--force", cwd=fallback.root)
+    assert result.stderr.count("NOT SANDBOXED") == 4, result.stderr[-3000:]
+    assert FALLBACK_WARNING.split(".")[0] in result.stderr
+    for student in ["honest", "calls-rule", "patched-checks", "input-transformer"]:
+        scores = fallback.scores(student, A1)
+        zero = {cell for cell, (score, _) in scores.items() if score == 0}
+        assert zero == plan[student][2], (student, zero)
