@@ -1,7 +1,7 @@
 """The presentation layer: graph drawings, plots, a training helper and widgets.
 
     import dlscratch.viz as viz
-    viz.draw_graph(loss, feed_dict=feed, gradients=True)      # a graphviz.Digraph, shown as SVG
+    viz.draw_graph(loss, feed_dict=feed, gradients=True)      # a graphviz.Digraph, shown as SVG (PNG untrusted)
     history = viz.fit(sess, train_op, loss, feed, steps=500)   # training with a progress bar
     viz.plot_loss(history)                                     # a matplotlib Figure
 

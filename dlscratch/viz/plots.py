@@ -12,6 +12,9 @@ from matplotlib.colors import to_rgb
 
 CLASS_COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]  # red, blue, ...
 BACKGROUND_MAP = "RdBu"  # P(class 1): 0 is red, 1 is blue, like the points
+# The widest figure, in inches, that JupyterLab shows at its own size in a 968 px notebook column: the inline
+# backend draws at 100 dpi and its tight bounding box adds about 11 px. A wider one is squeezed, text and all.
+COLUMN_WIDTH = 9.4
 
 
 def new_axes(ax=None, figsize=(5.5, 4.5)):
@@ -217,7 +220,7 @@ def plot_accuracy(train, test=None, *, steps=None, test_steps=None, ax=None, tit
 def plot_history(history, title="Training"):
     """Loss and accuracy curves of a fit() history side by side (accuracy only if it was measured)."""
     has_accuracy = bool(history.get("accuracy") or history.get("test_accuracy"))
-    fig, axes = plt.subplots(1, 2 if has_accuracy else 1, figsize=(10 if has_accuracy else 5.5, 3.5),
+    fig, axes = plt.subplots(1, 2 if has_accuracy else 1, figsize=(COLUMN_WIDTH if has_accuracy else 5.5, 3.5),
                              layout="constrained", squeeze=False)
     plot_loss(history, ax=axes[0, 0], title=f"{title}: loss")
     if has_accuracy:
@@ -270,11 +273,12 @@ def finite_prefix(path):
 
 
 def plot_trajectory(loss_fn, path, *, xlim=None, ylim=None, ax=None, title="Gradient descent on the loss surface",
-                    labels=("$w_1$", "$w_2$"), levels=25):
+                    labels=("$w_1$", "$w_2$"), levels=25, colorbar=True):
     """A gradient-descent path over the contour plot of a two-parameter loss.
 
-    loss_fn: a vectorised numpy function of two parameter grids, e.g. lambda a, b: a**2 + 10 * b**2.
-    path:    the parameters after each step, shape (steps + 1, 2).
+    loss_fn:  a vectorised numpy function of two parameter grids, e.g. lambda a, b: a**2 + 10 * b**2.
+    path:     the parameters after each step, shape (steps + 1, 2).
+    colorbar: False leaves out the loss scale, e.g. in all but one of several panels of the same loss.
 
     Example:
         plot_trajectory(lambda a, b: a**2 + 10 * b**2, path, xlim=(-5, 5), ylim=(-3, 3))
@@ -289,5 +293,6 @@ def plot_trajectory(loss_fn, path, *, xlim=None, ylim=None, ax=None, title="Grad
         ylim = ylim or (lo[1] - pad[1], hi[1] + pad[1])
     plot = TrajectoryPlot(ax, loss_fn, xlim, ylim, title=title, labels=labels, levels=levels)
     plot.update(path)
-    fig.colorbar(plot.filled, ax=ax, label="loss", shrink=0.8)
+    if colorbar:
+        fig.colorbar(plot.filled, ax=ax, label="loss", shrink=0.8)
     return finish(fig, owned)

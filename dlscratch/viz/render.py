@@ -3,8 +3,16 @@
 The DOT source is deterministic: DOT ids come from node ids (per-graph
 counters) and scope names, and everything is drawn in topological order, so
 the same graph built twice gives byte-identical source.
+
+A drawing must be readable in a notebook column (COLUMN_PX wide): its smallest
+text at least MIN_TEXT_PX. So draw_graph picks the direction (left to right or
+top to bottom) whose layout fits the column, scales a drawing down only as far
+as that text allows, and leaves one that still does not fit at that size wider
+than the column rather than shrink its text further.
 """
+import base64
 import html
+import re
 
 import graphviz
 
@@ -26,8 +34,15 @@ STYLES = {
 GRADIENT_BACKGROUND, GRADIENT_TEXT = "#fee2e2", "#b91c1c"  # the gradient row: red, as in "backward"
 HIGHLIGHT = "#db2777"
 MUTED = "#4b5563"
-FONT_SIZE = 10
-DETAIL_SIZE = 9
+FONT_SIZE = 10  # points; an SVG shown at its own size has 4/3 px per point, so 13.3 px
+DETAIL_SIZE = 9  # 12 px: the smallest text in a drawing
+
+COLUMN_PX = 968  # JupyterLab's notebook column in a 1400 px window with the file browser open
+MIN_TEXT_PX = 11  # the smallest text a drawing may show at that width
+PX_PER_POINT = 4 / 3  # CSS px per point (96 / 72): SVG width="720pt" is shown 960 px wide
+COLUMN_INCHES = COLUMN_PX / 96
+# How far a drawing may be scaled down: its smallest text stays MIN_TEXT_PX (with 1% to spare for rounding).
+MIN_SCALE = MIN_TEXT_PX / (DETAIL_SIZE * PX_PER_POINT) * 1.01
 
 
 def kind_of(node):
@@ -45,8 +60,8 @@ def kind_of(node):
 
 def draw_graph(target, values=None, gradients=None, *, session=None, feed_dict=None, forward_only=False,
                number_order=False, highlight=None, highlight_path=True, collapse=None, max_nodes=300,
-               rankdir="LR", max_width=10):
-    """Draw a graph as a `graphviz.Digraph` (JupyterLab shows it as SVG).
+               rankdir=None, max_width=COLUMN_INCHES):
+    """Draw a graph: a `GraphDrawing`, the graphviz.Digraph that a notebook shows as a picture.
 
     target:       a node (draws everything it depends on), a list of nodes, or a ds.Graph.
     values:       {node: value} of one forward pass, e.g. `session.evaluate_all(loss, feed)`.
@@ -61,8 +76,11 @@ def draw_graph(target, values=None, gradients=None, *, session=None, feed_dict=N
                   each scope becomes one box.
     max_nodes:    above this many nodes the name scopes are collapsed automatically (and, if that is
                   not enough, only the nodes nearest the output are drawn), with a note saying so.
-    rankdir:      "LR" (left to right) or "TB" (top to bottom, narrower for long chains).
-    max_width:    inches; a wider drawing is scaled down to fit a notebook column (None: never).
+    rankdir:      "LR" (left to right) or "TB" (top to bottom, narrower for long chains). By default
+                  left to right, unless only top to bottom fits in max_width.
+    max_width:    inches, by default a notebook column's width. A wider drawing is scaled down, but
+                  never so far that its text is smaller than MIN_TEXT_PX; then it stays wider. None:
+                  never scale.
 
     Example:
         x = ds.placeholder(shape=(None, 2), name="x")
@@ -87,13 +105,75 @@ def draw_graph(target, values=None, gradients=None, *, session=None, feed_dict=N
     note = drawing.limit(max_nodes, note, len(nodes))
     if note:
         note += ". Pass max_nodes=... or collapse=... to change this."
-    return drawing.digraph(rankdir, note, max_width)
+    description = _description(targets, target, len(nodes), bool(values), bool(gradients))
+    return drawing.fit(rankdir, note, max_width, description)
 
 
 def render(digraph, format="svg"):
     """The picture as bytes, e.g. `render(draw_graph(loss), "png")`; uses the dot program configure_dot() found."""
     ensure_dot()
+    if isinstance(digraph, GraphDrawing):
+        return digraph.picture(format)
     return digraph.pipe(format=format)
+
+
+class GraphDrawing(graphviz.Digraph):
+    """A drawing of a computational graph: a graphviz.Digraph (`.source`, `.pipe()`, `.render()` ...)
+    that a notebook shows as SVG, with a PNG of the same layout beside it and a line of text.
+
+    JupyterLab shows SVG only in a trusted notebook. A stored notebook that a reader opens without
+    running it is not trusted, and there JupyterLab shows the PNG instead: the drawing is visible
+    before anything runs. The text (never a memory address) is for consoles and nbval.
+    """
+
+    def __init__(self, *args, description="a graph drawing", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.description = description
+        self._pictures = {}
+
+    def copy(self):
+        copied = super().copy()  # graphviz's Dot._copy_kwargs drops a subclass's own arguments
+        copied.description = self.description
+        return copied
+
+    def picture(self, format="svg"):
+        """The drawing as bytes in `format` ("svg", "png", ...), laid out once per source and format."""
+        key = (format, self.source)
+        if key not in self._pictures:
+            ensure_dot()
+            self._pictures = {k: v for k, v in self._pictures.items() if k[1] == self.source}
+            self._pictures[key] = self.pipe(format=format)
+        return self._pictures[key]
+
+    def size_in_points(self):
+        """(width, height) of the picture as drawn, in points (1/72 inch)."""
+        return svg_size(self.picture("svg"))
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **_):
+        bundle = {"image/svg+xml": lambda: self.picture("svg").decode("utf-8"),
+                  "image/png": lambda: base64.b64encode(self.picture("png")).decode("ascii"),
+                  "text/plain": lambda: repr(self)}
+        return {mime: make() for mime, make in bundle.items()
+                if (include is None or mime in include) and not (exclude and mime in exclude)}
+
+    def __repr__(self):
+        return f"<{self.description}>"
+
+
+def svg_size(svg):
+    """(width, height) in points of an SVG that Graphviz wrote (its width="..pt" and height="..pt")."""
+    text = svg.decode("utf-8", "replace") if isinstance(svg, bytes) else svg
+    match = re.search(r'<svg\b[^>]*?\bwidth="([\d.]+)(pt|px)?"[^>]*?\bheight="([\d.]+)(pt|px)?"', text)
+    if not match:
+        raise ValueError("not an SVG with a width and height")
+    per_point = {None: 1, "pt": 1, "px": 1 / PX_PER_POINT}
+    return float(match.group(1)) * per_point[match.group(2)], float(match.group(3)) * per_point[match.group(4)]
+
+
+def _description(targets, target, n_nodes, has_values, has_gradients):
+    what = "the whole graph" if isinstance(target, Graph) else ", ".join(repr(t.name) for t in targets)
+    shows = " and ".join(x for x, on in (("values", has_values), ("gradients", has_gradients)) if on)
+    return f"graph drawing of {what}: {n_nodes} nodes" + (f", with {shows}" if shows else "")
 
 
 # --- what to draw -----------------------------------------------------------------
@@ -194,11 +274,29 @@ class _Drawing:
                 f"{'name scopes are collapsed and ' if note else ''}only the {max_nodes} boxes nearest "
                 f"the output are drawn ({self.elided} earlier nodes left out)")
 
-    def digraph(self, rankdir, note, max_width=None):
-        dot = graphviz.Digraph("computational_graph")
+    def fit(self, rankdir, note, max_width, description):
+        """The drawing laid out to fit `max_width` inches: in the direction asked for, else left to right
+        if that fits, else top to bottom if that is narrower; then scaled down if still too wide, but
+        no further than MIN_SCALE."""
+        best = None
+        for direction in [rankdir] if rankdir else ["LR", "TB"]:
+            drawing = self.digraph(direction, note, description)
+            if max_width is None:
+                return drawing
+            width = drawing.size_in_points()[0]
+            if best is None or width < best[0]:
+                best = (width, drawing)
+            if width <= max_width * 72:
+                break
+        width, drawing = best
+        if width > max_width * 72:  # JupyterLab shows SVG at its own size: scale a wide one down
+            scale = max(max_width * 72 / width, MIN_SCALE)
+            drawing.attr(size=f"{width * scale / 72:.3f},1000")
+        return drawing
+
+    def digraph(self, rankdir, note, description="a graph drawing"):
+        dot = GraphDrawing("computational_graph", description=description)
         dot.attr(rankdir=rankdir, nodesep="0.25", ranksep="0.4")
-        if max_width:  # JupyterLab shows SVG at full size: scale wide graphs down to the column
-            dot.attr(size=f"{max_width},1000")
         dot.attr("node", fontsize=str(FONT_SIZE), margin="0.08,0.04")
         dot.attr("edge", color=MUTED, arrowsize="0.7")
         if note:

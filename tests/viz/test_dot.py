@@ -76,3 +76,31 @@ def test_draw_graph_configures_dot_on_first_use(monkeypatch):
     loss, _ = small_graph()
     draw_graph(loss)
     assert dot_command.DOT_BINARY.is_absolute()
+
+
+@pytest.mark.parametrize("backend", ["system", "graphviz-pure"])
+def test_both_programs_draw_the_png_a_stored_notebook_shows(monkeypatch, backend):
+    """The PNG beside the SVG (what JupyterLab shows before a notebook is trusted) comes from the same
+    dot program, with the same layout: its size in px is the SVG's in points x 4/3."""
+    import io
+
+    from PIL import Image
+
+    from dlscratch.viz.render import PX_PER_POINT, svg_size
+
+    if backend == "system":
+        if SYSTEM_DOT is None:
+            pytest.skip("no system Graphviz on PATH")
+        viz_dot.configure_dot()
+    else:
+        hide_system_dot(monkeypatch)
+        viz_dot.configure_dot()
+    loss, feed = small_graph()
+    drawing = draw_graph(loss, feed_dict=feed, gradients=True)
+    svg = drawing.picture("svg").decode()
+    assert ("graphviz-pure" in svg) == (backend == "graphviz-pure")
+    image = Image.open(io.BytesIO(render(drawing, "png")))
+    image.load()
+    width, height = svg_size(svg)
+    assert abs(image.width - width * PX_PER_POINT) <= 2 and abs(image.height - height * PX_PER_POINT) <= 2
+    assert len(image.convert("RGB").getcolors(maxcolors=100_000)) > 20  # text and colours, not blank

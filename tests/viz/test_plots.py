@@ -1,11 +1,15 @@
-"""Plots: titles and labels, one session.run for a decision boundary, figures closed."""
+"""Plots: titles and labels, one session.run for a decision boundary, figures closed, sized to the column."""
+import io
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from PIL import Image
 
 import dlscratch as ds
 from dlscratch.viz import plot_accuracy, plot_decision_boundary, plot_history, plot_loss, plot_trajectory
-from dlscratch.viz.plots import boundary_grid
+from dlscratch.viz.plots import COLUMN_WIDTH, boundary_grid
+from dlscratch.viz.render import COLUMN_PX
 
 
 class CountingSession(ds.Session):
@@ -109,3 +113,32 @@ def test_a_diverged_trajectory_is_cut_at_its_first_non_finite_point():
     fig = plot_trajectory(lambda a, b: a**2 + b**2, path[:2])  # limits from the path
     lo, hi = fig.axes[0].get_xlim()
     assert lo < -3 and hi > 1
+
+
+def shown_width_px(fig):
+    """The width JupyterLab shows a figure at: the inline backend's PNG (100 dpi, tight bounding box)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    return Image.open(io.BytesIO(buffer.getvalue())).width
+
+
+def test_every_plot_fits_the_notebook_column_at_its_own_size():
+    g, x, p = logistic_model()
+    X, y = ds.data.xor_clusters(5)
+    history = {"step": [1, 2, 3], "loss": [3.0, 2.0, 1.0], "accuracy": [0.5, 0.9],
+               "eval_step": [1, 3], "test_loss": [3.1, 1.2], "test_accuracy": [0.5, 0.8]}
+    figures = {"boundary": plot_decision_boundary(ds.Session(g), p, x, X, y),
+               "loss": plot_loss(history), "accuracy": plot_accuracy(history), "history": plot_history(history),
+               "trajectory": plot_trajectory(lambda a, b: a**2 + b**2, [[1.0, 1.0], [0.0, 0.0]])}
+    widths = {name: shown_width_px(fig) for name, fig in figures.items()}
+    assert all(w <= COLUMN_PX for w in widths.values()), widths
+    assert widths["history"] > 0.9 * COLUMN_PX  # the widest: two panels use the column
+
+
+def test_several_panels_of_one_loss_can_share_one_colour_scale():
+    fig, axes = plt.subplots(1, 3, figsize=(COLUMN_WIDTH, 3))
+    for ax in axes:
+        plot_trajectory(lambda a, b: a**2 + b**2, [[1.0, 1.0], [0.0, 0.0]], ax=ax, colorbar=ax is axes[-1])
+    assert len(fig.axes) == 4  # three panels and one colour bar
+    assert shown_width_px(fig) <= COLUMN_PX
+    plt.close(fig)

@@ -1,13 +1,26 @@
-"""draw_graph: what the DOT source says, and that it is deterministic."""
+"""draw_graph: what the DOT source says, that it is deterministic, and how the picture shows in a notebook."""
+import base64
+import io
 import re
 import time
 
+import graphviz
 import numpy as np
 import pytest
+from PIL import Image
 
 import dlscratch as ds
 from dlscratch.viz import draw_graph, render
-from dlscratch.viz.render import GRADIENT_BACKGROUND, HIGHLIGHT, STYLES
+from dlscratch.viz.render import (
+    COLUMN_PX,
+    GRADIENT_BACKGROUND,
+    HIGHLIGHT,
+    MIN_SCALE,
+    MIN_TEXT_PX,
+    PX_PER_POINT,
+    STYLES,
+    svg_size,
+)
 
 
 def node_line(source, node):
@@ -222,13 +235,120 @@ def test_unfed_placeholders_show_their_declared_shape(net):
     assert "fed: shape (None, 2)" in node_line(draw_graph(net["loss"]).source, net["x"])
 
 
-def test_wide_graphs_are_scaled_to_a_notebook_column_unless_asked_not_to():
-    graph = ds.Graph()
-    with graph.as_default():
-        x = ds.placeholder(name="x")
-        y = x
-        for _ in range(30):
-            y = ds.sigmoid(y)
-    assert 'size="10,1000"' in draw_graph(y).source
-    assert 'size="6,1000"' in draw_graph(y, max_width=6).source
-    assert "\tsize=" not in draw_graph(y, max_width=None).source
+# --- the picture in a notebook: SVG, a PNG beside it, text; readable in the column ------------------
+
+def smallest_text_px(svg):
+    """The smallest text of an SVG shown at its own size, in CSS px: font-size x the drawing's scale x 4/3."""
+    scale = float(re.search(r'<g id="graph0" class="graph" transform="scale\(([\d.]+)', svg).group(1))
+    return min(float(f) for f in re.findall(r'font-size="([\d.]+)"', svg)) * scale * PX_PER_POINT
+
+
+def chain(length, name="link"):
+    """x -> sigmoid -> sigmoid -> ...: a long, thin graph."""
+    with ds.Graph().as_default():
+        y = ds.placeholder(name="x")
+        for i in range(length):
+            y = ds.sigmoid(y, name=f"{name}{i}")
+    return y
+
+
+def grid(rows, length):
+    """`rows` chains of `length` ops, summed at the end: wide whichever way it is drawn."""
+    with ds.Graph().as_default():
+        ends = []
+        for r in range(rows):
+            y = ds.placeholder(name=f"input{r}")
+            for i in range(length):
+                y = ds.sigmoid(y, name=f"row{r}_step{i}")
+            ends.append(y)
+        total = ends[0]
+        for end in ends[1:]:
+            total = ds.add(total, end)
+        return total
+
+
+def test_the_notebook_shows_svg_with_a_png_of_the_same_layout_and_a_line_of_text(net):
+    drawing = draw_graph(net["loss"], feed_dict=net["feed"], gradients=True)
+    assert isinstance(drawing, graphviz.Digraph)  # .source, .pipe(), .render() as before
+    bundle = drawing._repr_mimebundle_()
+    assert set(bundle) == {"image/svg+xml", "image/png", "text/plain"}
+    svg = bundle["image/svg+xml"]
+    assert svg.lstrip().startswith("<?xml") and ">loss<" in svg
+    png = base64.b64decode(bundle["image/png"])
+    image = Image.open(io.BytesIO(png))
+    image.load()  # decodes the whole picture
+    width_pt, height_pt = svg_size(svg)
+    # dot draws PNG at 96 dpi: the same size in px as the SVG is shown at (4/3 px per point)
+    assert abs(image.width - width_pt * PX_PER_POINT) <= 2 and abs(image.height - height_pt * PX_PER_POINT) <= 2
+    assert len(image.convert("RGB").getcolors(maxcolors=100_000)) > 20  # not a blank picture
+    text = bundle["text/plain"]
+    n = len(ds.topological_order([net["loss"]]))
+    assert text == repr(drawing) == f"<graph drawing of 'loss': {n} nodes, with values and gradients>"
+    assert "0x" not in text
+
+
+def test_the_bundle_honours_include_and_exclude_and_lays_out_once(net, monkeypatch):
+    drawing = draw_graph(net["loss"])
+    assert set(drawing._repr_mimebundle_(include={"text/plain"})) == {"text/plain"}
+    assert set(drawing._repr_mimebundle_(exclude={"image/png"})) == {"image/svg+xml", "text/plain"}
+    drawing.picture("png")
+    calls = []
+    monkeypatch.setattr(graphviz.Digraph, "pipe", lambda self, *a, **k: calls.append(k) or b"")
+    drawing._repr_mimebundle_()
+    drawing._repr_mimebundle_()
+    assert calls == []  # draw_graph already laid it out (to measure it); both formats are kept
+    drawing.node("extra")  # a changed source is drawn again
+    drawing.picture("svg")
+    assert calls == [{"format": "svg"}]
+
+
+def test_a_copy_is_a_drawing_too(net):
+    drawing = draw_graph(net["loss"])
+    copied = drawing.copy()
+    assert type(copied) is type(drawing) and copied.source == drawing.source and repr(copied) == repr(drawing)
+    assert "image/png" in copied._repr_mimebundle_()
+
+
+def test_the_text_says_what_is_drawn(net):
+    g = net["graph"]
+    assert repr(draw_graph(g)) == f"<graph drawing of the whole graph: {len(g.nodes)} nodes>"
+    assert repr(draw_graph([net["probabilities"], net["loss"]], feed_dict=net["feed"])).startswith(
+        "<graph drawing of 'probabilities', 'loss': ")
+
+
+def test_a_small_graph_is_drawn_left_to_right_at_its_own_size():
+    drawing = draw_graph(chain(2))
+    assert "rankdir=LR" in drawing.source and "\tsize=" not in drawing.source
+    assert smallest_text_px(drawing.picture("svg").decode()) >= 12  # 9 pt at 4/3 px per point
+
+
+def test_a_long_chain_is_drawn_top_to_bottom_to_fit_the_column():
+    y = chain(12)
+    drawing = draw_graph(y)
+    svg = drawing.picture("svg").decode()
+    assert "rankdir=TB" in drawing.source
+    assert svg_size(svg)[0] * PX_PER_POINT <= COLUMN_PX
+    assert smallest_text_px(svg) >= MIN_TEXT_PX
+    asked = draw_graph(y, rankdir="LR")  # asked for: kept, scaled down only as far as the text allows
+    assert "rankdir=LR" in asked.source
+    svg = asked.picture("svg").decode()
+    assert svg_size(svg)[0] * PX_PER_POINT > COLUMN_PX
+    assert MIN_TEXT_PX <= smallest_text_px(svg) < MIN_TEXT_PX + 0.5
+    natural = draw_graph(y, rankdir="LR", max_width=None)
+    assert "\tsize=" not in natural.source and smallest_text_px(natural.picture("svg").decode()) >= 12
+
+
+@pytest.mark.parametrize("rows,length", [(2, 6), (4, 6), (7, 5), (8, 8)])  # natural, TB, scaled, too wide
+def test_every_drawing_keeps_its_text_readable_and_fits_when_it_can(rows, length):
+    """Whatever the graph, text >= MIN_TEXT_PX; and it is no wider than the column unless even the
+    narrower direction, scaled down as far as the text allows, would be wider."""
+    total = grid(rows, length)
+    drawing = draw_graph(total)
+    svg = drawing.picture("svg").decode()
+    assert smallest_text_px(svg) >= MIN_TEXT_PX
+    narrowest = min(draw_graph(total, rankdir=d, max_width=None).size_in_points()[0] for d in ("LR", "TB"))
+    shown = svg_size(svg)[0] * PX_PER_POINT
+    if narrowest * PX_PER_POINT * MIN_SCALE <= COLUMN_PX:
+        assert shown <= COLUMN_PX + 1
+    else:
+        assert shown == pytest.approx(narrowest * PX_PER_POINT * MIN_SCALE, rel=0.02)
