@@ -1,6 +1,6 @@
 """Keep a student's working copy of the course, my-work/, in step with the course, never overwriting their edits.
 
-    python scripts/my_work.py [REPO]        (course.sh runs this before it opens JupyterLab)
+    python scripts/my_work.py [--work DIR]      (course.sh runs this before it opens JupyterLab)
 
 The chapters (course/) and exercises (exercises/) are tracked by git; a student works in my-work/,
 which git ignores, so a `git pull` of a course update never conflicts with their edits. Each run:
@@ -13,12 +13,12 @@ For a notebook, "edited" means a cell's source or type differs: running cells (o
 or a save that only reformats the file is not an edit. my-work/.course-copies.json remembers which
 version of each file was copied last. Standard library only: it runs before any package is installed.
 """
+import argparse
 import datetime
 import hashlib
 import json
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -88,7 +88,7 @@ def sync(repo, work=None, today=None):
         copied = json.loads(manifest_path.read_text(encoding="utf-8"))["files"]
     except (OSError, ValueError, KeyError):
         copied = {}
-    first_run = not work.exists()
+    copied_before = dict(copied)
     new, updated, kept, restored = [], [], [], []
 
     for name in course_files(repo):
@@ -117,9 +117,9 @@ def sync(repo, work=None, today=None):
         json.dump({"files": copied}, f, indent=1, sort_keys=True)
     os.replace(temporary, manifest_path)
 
-    where = work.name
+    where = work.relative_to(repo).as_posix() if work.is_relative_to(repo) else str(work)
     lines = []
-    if first_run:
+    if new and not copied_before and len(new) == len(copied):  # the first run
         lines.append(f"{where}/: your own copy of the chapters and exercises ({len(new)} files). Work there: "
                      "your edits are yours, and a course update never overwrites them.")
     else:
@@ -131,11 +131,15 @@ def sync(repo, work=None, today=None):
     return lines
 
 
-def main(argv):
-    repo = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parents[1]
-    for line in sync(repo):
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repo", type=Path, default=Path(__file__).resolve().parents[1],
+                        help="the course repository (default: the one this script is in)")
+    parser.add_argument("--work", type=Path, help="the student's copy (default: REPO/my-work)")
+    args = parser.parse_args(argv)
+    for line in sync(args.repo.resolve(), args.work.resolve() if args.work else None):
         print(line)
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    main()

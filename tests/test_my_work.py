@@ -163,16 +163,19 @@ def test_without_its_record_an_existing_copy_is_still_never_overwritten(repo):
 def test_the_script_runs_on_the_real_course(tmp_path):
     """As course.sh runs it, on a copy of this repository's course: the chapters and exercises arrive."""
     import shutil
+    repo = tmp_path / "repo"
     for folder in ("course", "exercises"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "my_work.py"), str(tmp_path)],
-                            capture_output=True, text=True, check=True)
+        shutil.copytree(ROOT / folder, repo / folder)
+    work = tmp_path / "elsewhere"
+    work.mkdir()  # course.sh makes the folder first (DLSCRATCH_MY_WORK may name one outside the repository)
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "my_work.py"), "--repo", str(repo),
+                             "--work", str(work)], capture_output=True, text=True, check=True)
     chapters = sorted(p.name for p in (ROOT / "course").glob("*.ipynb"))
-    assert sorted(p.name for p in (tmp_path / "my-work" / "course").glob("*.ipynb")) == chapters
+    assert sorted(p.name for p in (work / "course").glob("*.ipynb")) == chapters
     exercises = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "exercises").rglob("*.ipynb"))
-    assert sorted(p.relative_to(tmp_path / "my-work").as_posix()
-                  for p in (tmp_path / "my-work" / "exercises").rglob("*.ipynb")) == exercises
-    assert "my-work/" in result.stdout and result.stderr == ""
+    assert sorted(p.relative_to(work).as_posix() for p in (work / "exercises").rglob("*.ipynb")) == exercises
+    assert result.stdout.startswith(f"{work}/: your own copy") and result.stderr == ""
+    assert not (repo / "my-work").exists()
 
 
 def test_git_ignores_my_work():
