@@ -58,6 +58,7 @@ from pathlib import Path
 path = Path(sys.prefix) / "etc" / "jupyter" / "labconfig" / "page_config.json"
 config = json.loads(path.read_text()) if path.exists() else {}
 config.setdefault("disabledExtensions", {})["@jupyterlab/apputils-extension:announcements"] = True
+config.setdefault("lockedExtensions", {})  # so JupyterLab doesn't lock it: a student may turn the news on
 path.parent.mkdir(parents=True, exist_ok=True)
 path.write_text(json.dumps(config, indent=2) + "\n")
 EOF
