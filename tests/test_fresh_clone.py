@@ -53,9 +53,11 @@ def test_test_sh_sets_up_a_fresh_clone_and_its_tests_pass():
             [str(clone / ".venv" / "bin" / "python"), "-c",
              "import torch, tensorflow as tf; print(torch.__version__, tf.__version__, torch.ones(2).sum().item())"],
             env=dict(env, TF_CPP_MIN_LOG_LEVEL="2"), capture_output=True, text=True)
-        assert frameworks.returncode == 0, f"PyTorch and TensorFlow should import in the new .venv:\n{frameworks.stderr}"
+        assert frameworks.returncode == 0, \
+            f"PyTorch and TensorFlow do not import in the new .venv:\n{frameworks.stderr}"
         torch_version, tf_version, total = frameworks.stdout.split()
-        assert torch_version.startswith("2.") and tf_version.startswith("2.") and total == "2.0", frameworks.stdout
+        assert torch_version.startswith("2.") and tf_version.startswith("2."), frameworks.stdout
+        assert total == "2.0", frameworks.stdout
 
         course = subprocess.run(["bash", "scripts/setup.sh", "course"], cwd=clone, env=env, capture_output=True,
                                 text=True, stdin=subprocess.DEVNULL)

@@ -597,7 +597,8 @@ def newcomer_server(chromium_executable, tmp_path_factory):
         server.stop()
         after = course_files_state()
         changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
-        assert not changed, "the newcomer's JupyterLab changed the repository's course files:\n  " + "\n  ".join(changed)
+        assert not changed, ("the newcomer's JupyterLab changed the repository's course files:\n  "
+                             + "\n  ".join(changed))
 
 
 @pytest.fixture

@@ -95,8 +95,11 @@ def test_a_terminal_finds_the_course_environment_and_validates_an_exercise(newco
     def run(command, done):
         """Type a command as a person would, and wait until `done` appears; returns the screen's text."""
         lab.page.keyboard.type(command + "\n")
-        return lab.wait_until(lambda: (text := lab.page.evaluate(JS_TERMINAL_TEXT, terminal)) if done in text
-                              else None, f"showing {done!r} after `{command}`", timeout=120)
+
+        def shown():
+            text = lab.page.evaluate(JS_TERMINAL_TEXT, terminal)
+            return text if done in text else None
+        return lab.wait_until(shown, f"showing {done!r} after `{command}`", timeout=120)
 
     text = run("nbgrader --version; which python jupyter; echo FOUND-$((6 * 7))", "FOUND-42")
     assert "command not found" not in text, text
