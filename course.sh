@@ -26,6 +26,10 @@ as_root=()
 if [ "$(id -u)" = 0 ]; then
     as_root=(--allow-root)  # JupyterLab refuses root unless told; in a container root is the usual user
 fi
-# Started from here, the repository's root, so that nbgrader's Validate button finds nbgrader_config.py.
+# Started in my-work/, so that a terminal opens there (relative paths are resolved from here too), with
+# the repository as a Jupyter config folder, so that nbgrader (the Validate button, and `nbgrader validate`
+# in a terminal) reads the course's nbgrader_config.py.
+export JUPYTER_CONFIG_PATH="$PWD${JUPYTER_CONFIG_PATH:+:$JUPYTER_CONFIG_PATH}"
+cd "$work"
 exec jupyter lab --ServerApp.root_dir="$work" ${terminal[@]+"${terminal[@]}"} ${as_root[@]+"${as_root[@]}"} "$@" \
     "$work/course/01_computational_graphs.ipynb"

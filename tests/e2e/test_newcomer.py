@@ -5,6 +5,7 @@ work is saved there and not in the repository, no news toast appears, and a term
 course's `nbgrader`, `jupyter` and `python`."""
 import json
 import re
+import urllib.parse
 
 import pytest
 
@@ -101,16 +102,44 @@ def test_a_terminal_finds_the_course_environment_and_validates_an_exercise(newco
             return text if done in text else None
         return lab.wait_until(shown, f"showing {done!r} after `{command}`", timeout=120)
 
-    text = run("nbgrader --version; which python jupyter; echo FOUND-$((6 * 7))", "FOUND-42")
+    text = run("pwd; nbgrader --version; which python jupyter; echo FOUND-$((6 * 7))", "FOUND-42")
+    assert f"\n{work}\n" in text, f"the terminal should open in the student's copy, {work}:\n{text}"
     assert "command not found" not in text, text
     assert re.search(r"nbgrader version 0\.9\.\d", text), f"`nbgrader --version` did not answer:\n{text}"
     venv_bin = REPO / ".venv" / "bin"
     assert f"{venv_bin}/python\n" in text + "\n" and f"{venv_bin}/jupyter" in text, \
         f"the terminal's python and jupyter are not the course environment's ({venv_bin}):\n{text}"
+    lab.screenshot("newcomer-terminal-environment")
 
     # Validate from the terminal: the untouched release fails, with nbgrader's own message.
     text = run(f"nbgrader validate {exercise}; echo VALIDATED-$((6 * 7))", "VALIDATED-42")
-    assert "VALIDATION FAILED" in text and "NotImplementedError" in text, \
-        f"`nbgrader validate` on the untouched exercise should fail, naming the stub:\n{text}"
-    lab.screenshot("newcomer-terminal")
+    validated = text[text.index("nbgrader validate"):]
+    assert "VALIDATION FAILED" in validated and "NotImplemented" in validated, \
+        f"`nbgrader validate` on the untouched exercise should fail, naming the stub:\n{validated}"
+    lab.screenshot("newcomer-terminal-validate")
     no_toast(lab)
+
+
+def test_the_validate_button_validates_the_students_copy(newcomer_lab):
+    """What nbgrader's Validate button asks the server: the untouched release in my-work/ fails validation;
+    with every answer filled in from the instructor's solution, it passes."""
+    lab = newcomer_lab
+    work = lab.server.root
+    exercise = sorted(work.glob("exercises/*/backward_passes.ipynb"))[0]
+    path = urllib.parse.quote(exercise.relative_to(work).as_posix())
+    result = lab.server.api("POST", f"/assignments/validate?path={path}", timeout=300)
+    assert result["success"], result["value"]
+    assert result["value"].get("failed"), f"the untouched release should fail validation: {result['value']}"
+
+    solution = REPO / "solutions" / exercise.parent.name / exercise.name
+    answers = {c["metadata"]["nbgrader"]["grade_id"]: c["source"] for c in json.loads(solution.read_text())["cells"]
+               if c["metadata"].get("nbgrader", {}).get("solution")}
+    mine = json.loads(exercise.read_text())
+    for cell in mine["cells"]:
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell["source"] = answers[grade_id]
+    exercise.write_text(json.dumps(mine))
+    result = lab.server.api("POST", f"/assignments/validate?path={path}", timeout=300)
+    assert result["success"] and not result["value"].get("failed"), \
+        f"the release with the instructor's answers should pass validation: {result['value']}"
