@@ -8,7 +8,7 @@ which git ignores, so a `git pull` of a course update never conflicts with their
   student deleted comes back fresh, which is how to start a chapter over);
 - a file the course has changed since it was copied is replaced, if the student has not edited it;
 - if the student has edited it, their copy is kept and the new version is put beside it, named
-  "NAME (course update DATE).ipynb".
+  "NAME (course update DATE).ipynb" (unless the course changed only the stored outputs).
 For a notebook, "edited" means a cell's source or type differs: running cells (outputs, execution counts)
 or a save that only reformats the file is not an edit. my-work/.course-copies.json remembers which
 version of each file was copied last. Standard library only: it runs before any package is installed.
@@ -105,6 +105,8 @@ def sync(repo, work=None, today=None):
             updated.append(name)
         elif edits_fingerprint(target) == version["edits"]:
             pass  # their copy already has the new version's cells
+        elif last and last["edits"] == version["edits"]:
+            pass  # the course changed only stored outputs, which their own run of the notebook makes anew
         else:
             other = beside(target, today)
             copy(source, other)

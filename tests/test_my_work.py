@@ -115,6 +115,19 @@ def test_a_course_update_never_overwrites_a_students_edit(repo):
     assert (repo / "my-work" / f"course/01_graphs (course update {TODAY} 2).ipynb").read_text() == second
 
 
+def test_new_outputs_alone_are_not_put_beside_an_edited_copy(repo):
+    """Re-executing the chapters changes only their stored outputs: a student who edited the chapter gets
+    no copy beside theirs for that (running their own copy makes the outputs anew)."""
+    sync(repo, today=TODAY)
+    mine = repo / "my-work" / "course/01_graphs.ipynb"
+    edited = notebook("x = 1", "print(x)", "# my notes")
+    mine.write_text(edited)
+    (repo / "course/01_graphs.ipynb").write_text(notebook("x = 1", "print(x)", outputs=["1\n"]))
+    assert sync(repo, today=TODAY) == []
+    assert mine.read_text() == edited
+    assert work_files(repo / "my-work") == course_files(repo)
+
+
 def test_an_edited_copy_that_no_longer_parses_is_kept_too(repo):
     sync(repo, today=TODAY)
     mine = repo / "my-work" / "course/02_perceptrons.ipynb"
