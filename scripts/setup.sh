@@ -39,7 +39,7 @@ fi
 # its progress: each large download, then how many packages it installs.
 log=.venv/setup.log
 echo "setup: installing dlscratch[$extra] into .venv, a minute or two the first time (log: $log)"
-if ! .venv/bin/python -m pip install --progress-bar off --no-compile -e ".[$extra]" < /dev/null 2>&1 | tee "$log" | awk '
+if ! .venv/bin/python -m pip install --progress-bar off -e ".[$extra]" < /dev/null 2>&1 | tee "$log" | awk '
     /^ *Downloading .* MB\)$/ { size = $(NF - 1); sub(/^\(/, "", size)
                                  if (size + 0 >= 20) { name = $2; sub(/-[0-9].*/, "", name)
                                                        printf "setup:   downloading %s (%s MB)\n", name, size; fflush() } }
@@ -49,10 +49,6 @@ if ! .venv/bin/python -m pip install --progress-bar off --no-compile -e ".[$extr
     tail -n 30 "$log" >&2
     exit 1
 fi
-# Byte-compile on every core (pip compiles one file at a time). A few files that packages ship
-# as data are not valid Python; compileall reports them in the log, as pip would skip them.
-echo "setup:   compiling"
-.venv/bin/python -m compileall -q -j 0 .venv/lib/python3*/site-packages >>"$log" 2>&1 || true
 
 # No news toast: JupyterLab's announcements (news fetched from the internet, and "check for
 # updates") are off for every JupyterLab this environment runs (the sys-prefix labconfig).
