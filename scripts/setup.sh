@@ -38,7 +38,7 @@ fi
 # One pip run resolves and installs everything. Its full output goes to a log; here it shows only
 # its progress: each large download, then how many packages it installs.
 log=.venv/setup.log
-echo "setup: installing dlscratch[$extra] into .venv: about 3 GB, a few minutes the first time (log: $log)"
+echo "setup: installing dlscratch[$extra] into .venv: about 3 GB, a minute or two the first time (log: $log)"
 if ! .venv/bin/python -m pip install --progress-bar off -e ".[$extra]" < /dev/null 2>&1 | tee "$log" | awk '
     /^ *Downloading .* MB\)$/ { size = $(NF - 1); sub(/^\(/, "", size)
                                  if (size + 0 >= 20) { name = $2; sub(/-[0-9].*/, "", name)
