@@ -44,7 +44,7 @@ if ! .venv/bin/python -m pip install --progress-bar off -e ".[$extra]" < /dev/nu
                                  if (size + 0 >= 20) { name = $2; sub(/-[0-9].*/, "", name)
                                                        printf "setup:   downloading %s (%s MB)\n", name, size; fflush() } }
     /^Installing collected packages:/ { sub(/^Installing collected packages: /, ""); n = split($0, names, ", ")
-                                        printf "setup:   installing %d packages\n", n; fflush() }'; then
+                                        printf "setup:   installing %d package%s\n", n, (n == 1 ? "" : "s"); fflush() }'; then
     echo "setup: pip failed; the end of $log:" >&2
     tail -n 30 "$log" >&2
     exit 1
