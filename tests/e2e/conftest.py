@@ -5,7 +5,9 @@
     browser       one Chromium (Debian's /usr/bin/chromium; never `playwright install`)
     lab           a fresh page on lab_server; closed, and every kernel shut down, after the test
     newcomer_lab  a page on JupyterLab started as the README says, `bash course.sh`, with no
-                  system Graphviz on PATH; it serves the repository itself, so nothing may save
+                  system Graphviz and no environment on PATH, and no settings of ours: it serves
+                  the student's own copy, my-work/ (made in a temporary folder through
+                  DLSCRATCH_MY_WORK), and the fixture checks the repository's notebooks stay untouched
 
 `Lab` (below) is what a test drives: open a notebook, run all cells, read outputs, set a
 cell's source, take screenshots (saved under test-artifacts/e2e/, which git ignores).
@@ -14,6 +16,7 @@ graphs and widgets must fit in it.
 """
 import base64
 import contextlib
+import hashlib
 import html
 import io
 import json
@@ -82,21 +85,22 @@ def free_port():
         return s.getsockname()[1]
 
 
-def jupyter_environment(base):
+def jupyter_environment(base, as_student=False):
     """Environment variables for a server whose config, data, runtime and settings are fresh and
-    private (so no user settings leak in and nothing is written to $HOME), with autosave off
-    and the news toast disabled."""
+    private (so no user settings leak in and nothing is written to $HOME). Unless `as_student`,
+    autosave is off (tests change notebooks they must not keep) and the news toast disabled here
+    (setup.sh disables it for the environment too; as_student checks that this is enough)."""
     dirs = {name: base / name for name in ("config", "data", "runtime", "ipython")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
-    labconfig = dirs["config"] / "labconfig"
-    labconfig.mkdir()
-    (labconfig / "page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
-    # Autosave off: the newcomer test runs the repository's own notebooks and must never save them.
-    docmanager = dirs["config"] / "lab" / "user-settings" / "@jupyterlab" / "docmanager-extension"
-    docmanager.mkdir(parents=True)
-    (docmanager / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": False}))
+    if not as_student:
+        labconfig = dirs["config"] / "labconfig"
+        labconfig.mkdir()
+        (labconfig / "page_config.json").write_text(json.dumps(
+            {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+        docmanager = dirs["config"] / "lab" / "user-settings" / "@jupyterlab" / "docmanager-extension"
+        docmanager.mkdir(parents=True)
+        (docmanager / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": False}))
     env = {k: v for k, v in os.environ.items()
            # the kernel must behave as a learner's does: progress bars on, not "under pytest"
            if k not in ("PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS", "NBGRADER_EXECUTION", "JUPYTERLAB_SETTINGS_DIR",
@@ -155,17 +159,22 @@ class LabServer:
         return json.loads(body) if body else None
 
     def shutdown_kernels(self):
-        """End every session and kernel, so kernels don't pile up from test to test."""
+        """End every session, kernel and terminal, so they don't pile up from test to test (a terminal's
+        shell runs in a session of its own, which stopping the server's process group would miss)."""
         for session in self.api("GET", "/api/sessions"):
             self.api("DELETE", f"/api/sessions/{session['id']}")
         for kernel in self.api("GET", "/api/kernels"):
             self.api("DELETE", f"/api/kernels/{kernel['id']}")
+        for terminal in self.api("GET", "/api/terminals"):
+            self.api("DELETE", f"/api/terminals/{terminal['name']}")
 
     def lab_url(self, path):
         return f"{self.url}/lab/tree/{path}?token={self.token}&reset"
 
     def stop(self):
         if self.process.poll() is None:
+            with contextlib.suppress(Exception):
+                self.shutdown_kernels()
             try:
                 os.killpg(self.process.pid, signal.SIGTERM)
                 self.process.wait(timeout=10)
@@ -559,31 +568,37 @@ def path_without_graphviz(folder):
     return str(folder)
 
 
+def course_files_state():
+    """Every file under the repository's course/ and exercises/ (checkpoints included), with its bytes' digest."""
+    return {p.relative_to(REPO).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for folder in ("course", "exercises") for p in sorted((REPO / folder).rglob("*")) if p.is_file()}
+
+
 @pytest.fixture(scope="module")
 def newcomer_server(chromium_executable, tmp_path_factory):
     """`bash course.sh --no-browser --port=... ...` from the repository, as the README says, with no `dot`
-    on PATH. It serves the repository itself (course.sh only opens course/ in the file browser), so
-    nothing may save a notebook there: autosave is off, and this fixture checks the server saved nothing."""
+    and no environment on PATH and JupyterLab's own settings (autosave on). It serves the student's copy,
+    my-work/, here made in a temporary folder through DLSCRATCH_MY_WORK (the repository's own my-work/
+    belongs to whoever works in it). Afterwards the fixture checks that the repository's course/ and
+    exercises/ are byte for byte as before: a student's work never changes a tracked notebook."""
     base = tmp_path_factory.mktemp("newcomer")
-    env = jupyter_environment(base)
+    env = jupyter_environment(base, as_student=True)
     env["PATH"] = path_without_graphviz(base / "bin")
     assert shutil.which("dot", path=env["PATH"]) is None
-    checkpoints = REPO / "course" / ".ipynb_checkpoints"  # JupyterLab makes one when it opens a notebook
-    existing = set(checkpoints.iterdir()) if checkpoints.is_dir() else None
+    work = base / "my-work"
+    env["DLSCRATCH_MY_WORK"] = str(work)
+    before = course_files_state()
     # No --allow-root from us: run as root (as in a container), course.sh must add it itself.
-    server = start_lab(base, REPO, ["bash", str(REPO / "course.sh")], cwd=base, env=env, start_timeout=SETUP_TIMEOUT,
-                       allow_root=False)
+    server = start_lab(base, work, ["bash", str(REPO / "course.sh")], cwd=base, env=env,
+                       start_timeout=SETUP_TIMEOUT, allow_root=False)
     try:
         yield server
     finally:
         server.stop()
-        if checkpoints.is_dir():  # leave the folder as we found it
-            for made in set(checkpoints.iterdir()) - (existing or set()):
-                made.unlink()
-            if existing is None:
-                checkpoints.rmdir()
-        saved = [line for line in server.log(tail=None).splitlines() if "Saving file" in line]
-        assert not saved, "the newcomer test saved files in the repository:\n" + "\n".join(saved)
+        after = course_files_state()
+        changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+        assert not changed, ("the newcomer's JupyterLab changed the repository's course files:\n  "
+                             + "\n  ".join(changed))
 
 
 @pytest.fixture
