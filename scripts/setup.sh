@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Usage: bash scripts/setup.sh EXTRA    (EXTRA = course | dev)
+# Usage: bash scripts/setup.sh EXTRA    (EXTRA = course | grading | dev)
 # Makes .venv with dlscratch[EXTRA] installed (both include the CPU builds of PyTorch and TensorFlow),
 # plus the system packages that help where this machine lets us install them (Debian/Ubuntu as root):
 #   graphviz, fonts-liberation   faster rendering and text that fits its boxes
 #                                (without them the pip-installed graphviz-pure renders)
 #   chromium                     the browser tests (dev only; they skip without it)
+#   bubblewrap                   the sandbox that isolated grading runs student code in (grading, dev)
 # and turns off JupyterLab's news announcements for this environment's JupyterLab.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extra="${1:?usage: bash scripts/setup.sh course|dev}"
+extra="${1:?usage: bash scripts/setup.sh course|grading|dev}"
 start=$SECONDS
 
 system="graphviz fonts-liberation"
 [ "$extra" = dev ] && system="$system chromium"
+[ "$extra" != course ] && system="$system bubblewrap"
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     missing=""
     for pkg in $system; do dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"; done

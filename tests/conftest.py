@@ -2,7 +2,7 @@
 
 In CI (CI=true) a test may not skip for want of a tool: CI installs them all,
 so a skip there means a broken install. Skips whose reason starts with
-"optional:" (e.g. TensorFlow, which CI does not install) are allowed.
+"optional:" are allowed (none does today).
 """
 import os
 
