@@ -36,7 +36,7 @@ ANSWERS = {
          "my_dJ_db = np.sum(P - C, axis=0)"),
         ("my_mean_J = None      # a graph node built from J, e.g. with ds.multiply or ds.divide\n"
          "my_mean_dJ_dW = None  # your numpy expression, from X, P and C",
-         "my_mean_J = J\nmy_mean_dJ_dW = X.T @ (P - C)",
+         "my_mean_J = 0.05\nmy_mean_dJ_dW = X.T @ (P - C)",  # a number, not a node
          "my_mean_J = ds.divide(J, float(len(X)))\nmy_mean_dJ_dW = X.T @ (P - C) / len(X)"),
     ],
 }
