@@ -11,6 +11,8 @@ from ._common import FigureImage, Widget, button, guarded, new_figure
 SIGMOID_PARAMS = ("w1", "w2", "b")
 SOFTMAX_PARAMS = ("W11", "W12", "W21", "W22", "b1", "b2")  # Wij: from input i to class j (j = 1 is class 0)
 LIMIT = 10.0  # the sliders' range is [-LIMIT, LIMIT]
+TRAIN_STEPS = 100  # gradient-descent steps per click of "Train"
+LEARNING_RATE = 0.5
 
 
 class PerceptronModel:
@@ -19,6 +21,8 @@ class PerceptronModel:
     mode "sigmoid":  P(class 1) = sigmoid(w1 x1 + w2 x2 + b)            parameters w1, w2, b
     mode "softmax":  P = softmax(x @ W + b), W of shape (2, 2), b (2,)  parameters W11 ... b2
     The loss is the mean cross-entropy; both versions live in one graph and run in one Session.
+    train() is plain gradient descent on that loss, with no penalty added: on data a line separates, the
+    loss has no minimum at finite weights, and each call makes the weights longer and the loss smaller.
 
     Example:
         model = PerceptronModel(*ds.data.red_blue())
@@ -26,7 +30,7 @@ class PerceptronModel:
         model.loss, model.accuracy
     """
 
-    def __init__(self, X, y, mode="sigmoid", l2=0.01):
+    def __init__(self, X, y, mode="sigmoid"):
         self.X, self.y = np.asarray(X, dtype=float), np.asarray(y).astype(int).ravel()
         self.graph = ds.Graph()
         with self.graph.as_default():
@@ -42,16 +46,16 @@ class PerceptronModel:
             self.b2 = ds.Variable(np.zeros(2), name="b2")
             logits = self.x @ self.W + self.b2
             softmax_loss = ds.nn.softmax_cross_entropy(labels=self.one_hot, logits=logits)
-            self.heads = {"sigmoid": (p1, sigmoid_loss, [self.w]),
-                          "softmax": (ds.softmax(logits), softmax_loss, [self.W])}
-            # A little L2 keeps the optimum finite when the classes can be separated perfectly.
-            self.trainers = {m: ds.train.GradientDescentOptimizer(0.5).minimize(
-                loss + ds.nn.l2_regularizer(l2, weights), var_list=self.variables(m))
-                for m, (_, loss, weights) in self.heads.items()}
+            self.heads = {"sigmoid": (p1, sigmoid_loss), "softmax": (ds.softmax(logits), softmax_loss)}
+            # The loss shown, nothing added: the button must not find a different optimum from the one the
+            # read-out measures (with a penalty, a hand-set w = (5, 5) could "beat" the trained weights).
+            self.trainers = {m: ds.train.GradientDescentOptimizer(LEARNING_RATE).minimize(
+                loss, var_list=self.variables(m)) for m, (_, loss) in self.heads.items()}
         self.session = ds.Session(self.graph)
         self.feed = {self.x: self.X, self.labels: self.y.astype(float), self.one_hot: ds.data.one_hot(self.y, 2)}
         self.xs, self.ys, self.grid = boundary_grid(self.X, resolution=80, margin=1.0)
         self.mode = mode
+        self.steps_trained = 0
         self.set(w1=1.0, w2=-0.5, b=0.0, W11=0.5, W12=-0.5, W21=-0.5, W22=0.5)
 
     def variables(self, mode=None):
@@ -80,7 +84,7 @@ class PerceptronModel:
 
     def evaluate(self):
         """(loss, accuracy) of the current parameters on the data, from one run."""
-        probabilities, loss, _ = self.heads[self.mode]
+        probabilities, loss = self.heads[self.mode]
         with np.errstate(all="ignore"):
             p, value = self.session.run([probabilities, loss], self.feed)
         return float(value), accuracy(p, self.y)
@@ -116,19 +120,19 @@ class PerceptronModel:
             return -(b * ys + c) / a, ys
         return None
 
-    def fit_optimum(self, steps=500):
-        """Train the current version from zero weights (gradient descent with a little L2) and keep the result."""
-        for v in self.variables():
-            v.assign(np.zeros_like(v.value))
+    def train(self, steps=TRAIN_STEPS):
+        """`steps` steps of gradient descent on the loss shown, from the current weights; returns the parameters."""
         for _ in range(steps):
             self.session.run(self.trainers[self.mode], self.feed)
+        self.steps_trained += steps
         return {name: self.params[name] for name in self.names}
 
 
 class PerceptronPlayground(Widget):
     """Sliders for the weights and bias of a linear classifier, with its decision line, the class
-    probabilities as background, and the current loss and accuracy. "Trained optimum" jumps to
-    what gradient descent finds. A toggle switches to the softmax version (W and b).
+    probabilities as background, and the current loss and accuracy. "Train 100 steps" runs gradient
+    descent from the current weights; it finds no optimum, because on separable data there is none at
+    finite weights: each click lowers the loss further. A toggle switches to the softmax version (W and b).
 
     Example (the last line of a cell):
         PerceptronPlayground()                        # the red/blue points of ds.data.red_blue()
@@ -147,7 +151,8 @@ class PerceptronPlayground(Widget):
                                                   layout=widgets.Layout(width="470px"),
                                                   style={"description_width": "40px"})
                         for name in SIGMOID_PARAMS + SOFTMAX_PARAMS}
-        self.optimum = button("Trained optimum", "bullseye", "train with gradient descent and jump to the result")
+        self.train_button = button(f"Train {TRAIN_STEPS} steps", "forward",
+                                   f"{TRAIN_STEPS} steps of gradient descent on the loss shown, from these weights")
         self.readout = widgets.HTML()
         fig, (ax,) = new_figure(5.6, 4.6)
         self.plot = BoundaryPlot(ax, self.model.xs, self.model.ys, self.model.X, self.model.y,
@@ -158,7 +163,7 @@ class PerceptronPlayground(Widget):
         # Only the background, the line and the title change; the axes, colour bar and points are kept as pixels.
         figure = FigureImage(fig, moving=[self.plot.image, *self.plot.points, self.line, legend, ax.title])
         self.slider_box = widgets.VBox()
-        controls = widgets.VBox([self.mode, self.slider_box, self.optimum, self.readout],
+        controls = widgets.VBox([self.mode, self.slider_box, self.train_button, self.readout],
                                 layout=widgets.Layout(flex="0 0 480px"))
         super().__init__([widgets.HBox([controls, figure.widget], layout=widgets.Layout(align_items="flex-start"))],
                          figure)
@@ -168,7 +173,7 @@ class PerceptronPlayground(Widget):
         for s in self.sliders.values():
             s.observe(self._on_slider, names="value")
         self.mode.observe(self._on_mode, names="value")
-        self.optimum.on_click(self._on_optimum)
+        self.train_button.on_click(self._on_train)
         self._on_mode()
 
     def _show_params(self):
@@ -190,15 +195,20 @@ class PerceptronPlayground(Widget):
         self.redraw()
 
     @guarded
-    def _on_optimum(self, _button=None):
-        self.model.fit_optimum()
+    def _on_train(self, _button=None):
+        self.model.train()
         self._holding = True  # one redraw, not one per slider
         try:
             self._show_params()
         finally:
             self._holding = False
+        clipped = [n for n in self.model.names if abs(self.model.params[n]) > LIMIT]
         self.model.set(**{name: s.value for name, s in self.sliders.items()})
         self.redraw()
+        self.show_status(f"{self.model.steps_trained} steps of gradient descent so far. "
+                         + (f"{', '.join(clipped)} stopped at the end of the slider (±{LIMIT:g}). " if clipped else "")
+                         + "Click again and the loss falls further: when a line separates the classes, making the "
+                           "weights longer always helps, so the loss has no minimum at finite weights (chapter 3).")
 
     def draw(self):
         loss, acc = self.model.evaluate()
