@@ -124,3 +124,46 @@ def test_wrap_keeps_words_indents_and_puts_the_hint_on_its_own_line(message, lin
         assert wrapped.splitlines() == lines + ["Hint: last"]
     else:
         assert "  expected: [1. 2.]" in wrapped.splitlines()
+
+
+# --- grades that can be trusted: each typical mistake is named, and the hint points at its cause ----
+
+def _solved(assignment, **answers):
+    """The notebook's namespace with the solution's answer cells, some replaced by `answers`."""
+    nb = json.loads((SOURCE / assignment / f"{NOTEBOOK_FILES[assignment]}.ipynb").read_text())
+    namespace = {"ds": ds, "np": np}
+    for gid, code in {**s.solutions(nb), **answers}.items():
+        exec(code, namespace)  # noqa: S102 (the submission under test)
+    return namespace
+
+
+def _failure(check, *args, **kwargs):
+    with pytest.raises(grading.CheckFailed) as failed:
+        check(*args, **kwargs)
+    return " ".join(str(failed.value).split())  # lines joined: messages are wrapped
+
+
+def test_adding_in_place_in_backprop_is_named_as_the_cause():
+    backprop = _solved("02-backprop", backprop=s.IN_PLACE_BACKPROP)["backprop"]
+    message = _failure(grading.check_backprop, backprop, "skip connection")
+    assert "the gradient of 'add' (Add) is wrong" in message and "expected: [1. 1. 1.]" in message, message
+    assert "changed in place" in message and "Hint: write grads[x] = grads[x] + g" in message, message
+    assert "breadth-first" not in message and "overwrite" not in message, message
+
+
+def test_backprop_walking_the_order_forwards_is_told_to_reverse_it():
+    namespace = _solved("02-backprop", backprop=s.FORWARDS_BACKPROP)
+    message = _failure(grading.check_backprop, namespace["backprop"], "chain")
+    assert "KeyError" in message and "'sigmoid' (Sigmoid)" in message, message
+    assert "reversed(topological_order(loss))" in message and "does not depend on" not in message, message
+    namespace = _solved("02-backprop", backprop=s.FORWARDS_ZEROS_BACKPROP)
+    message = _failure(grading.check_backprop, namespace["backprop"], "diamond")
+    assert "is wrong (relative error" in message and "expected:" in message, message
+    assert "called before that of" in message and "you walk the nodes in topological order" in message, message
+    assert "overwrite" not in message, message
+
+
+@pytest.mark.parametrize("graph", ["chain", "diamond", "skip connection", "dead branch", "long chain", "mlp",
+                                   "random 0"])
+def test_the_solution_backprop_still_passes(graph):
+    grading.check_backprop(_solved("02-backprop")["backprop"], graph)
