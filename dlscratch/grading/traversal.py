@@ -191,7 +191,8 @@ def _order_note(node, consumer, order):
 
 
 def _in_place_message(where, node, actual, expected):
-    return (_wrong_header(where, node, actual, expected) + "Your backprop gives the right gradients when every rule returns a new array, so an array was "
+    return (_wrong_header(where, node, actual, expected)
+            + "Your backprop gives the right gradients when every rule returns a new array, so an array was "
             "changed in place: `grads[x] += g` adds into the array stored for x, and that array can be "
             "another node's gradient too, because a rule may hand back the very array it got (add does).\n"
             "Hint: write grads[x] = grads[x] + g, which makes a new array.")
