@@ -59,6 +59,7 @@ from .ops import (
     multiply,
     negative,
     pow,
+    reduce_max,
     reduce_mean,
     reduce_sum,
     relu,
@@ -98,8 +99,8 @@ __all__ = [
     # ops
     "add", "subtract", "multiply", "divide", "negative", "square", "pow", "matmul", "sigmoid", "tanh", "relu",
     "exp", "log", "clip_by_value", "softmax", "log_softmax", "softmax_cross_entropy_with_logits",
-    "sparse_softmax_cross_entropy_with_logits", "check_numerics", "reduce_sum", "reduce_mean", "transpose",
-    "reshape", "argmax", "equal", "cast",
+    "sparse_softmax_cross_entropy_with_logits", "check_numerics", "reduce_sum", "reduce_mean", "reduce_max",
+    "transpose", "reshape", "argmax", "equal", "cast",
     # defining ops and their gradients
     "OPS", "Op", "OpContext", "register_op", "op_class", "gradient_rule", "register_gradient",
     "override_gradients", "unbroadcast",

@@ -577,6 +577,22 @@ class Mean(_Reduction):
 
 
 @register_op
+class Max(_Reduction):
+    @staticmethod
+    def forward(ctx, x, axis, keepdims):
+        return np.max(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # As TensorFlow: the gradient goes to the maxima, split equally where several tie.
+        x, a = ctx.inputs[0], ctx.attrs
+        top = _expand_reduced(ctx.output, x, a["axis"], a["keepdims"])
+        is_max = (x == top).astype(x.dtype)
+        ties = np.sum(is_max, axis=a["axis"], keepdims=True)
+        return (is_max / ties * _expand_reduced(grad, x, a["axis"], a["keepdims"]),)
+
+
+@register_op
 class Transpose(Op):
     @staticmethod
     def forward(ctx, x, perm):
@@ -700,7 +716,7 @@ class Cast(_SameShape):
 # The ops whose output has their inputs' float dtype: a float32 model is known to stay float32 through them.
 for _op in (Add, Sub, Mul, Div, Neg, Square, Pow, MatMul, Sigmoid, Tanh, Relu, Exp, Log, ClipByValue, Softmax,
             LogSoftmax, SoftmaxCrossEntropyWithLogits, SoftmaxCrossEntropyLoss, SparseSoftmaxCrossEntropyWithLogits,
-            Sum, Mean, Transpose, Reshape, CheckNumerics):
+            Sum, Mean, Max, Transpose, Reshape, CheckNumerics):
     _op.keeps_float_dtype = True
 
 
@@ -813,6 +829,12 @@ def reduce_mean(x, axis=None, keepdims=False, name=None):
     return Mean.apply(x, name=name or "reduce_mean", axis=_axis(axis), keepdims=keepdims)
 
 
+def reduce_max(x, axis=None, keepdims=False, name=None):
+    """The largest value over `axis` (an int, a tuple, or None for all axes); its gradient goes to the
+    largest entries, shared equally among ties, as in TensorFlow."""
+    return Max.apply(x, name=name or "reduce_max", axis=_axis(axis), keepdims=keepdims)
+
+
 def transpose(x, perm=None, name=None):
     """Reverse the axes, or permute them by `perm`."""
     return Transpose.apply(x, name=name, perm=None if perm is None else tuple(perm))
@@ -861,6 +883,6 @@ for _f, _op in [(add, Add), (subtract, Sub), (multiply, Mul), (divide, Div), (ne
                 (relu, Relu), (exp, Exp), (log, Log), (clip_by_value, ClipByValue),
                 (softmax, Softmax), (log_softmax, LogSoftmax),
                 (softmax_cross_entropy_with_logits, SoftmaxCrossEntropyWithLogits),
-                (reduce_sum, Sum), (reduce_mean, Mean), (transpose, Transpose), (reshape, Reshape),
+                (reduce_sum, Sum), (reduce_mean, Mean), (reduce_max, Max), (transpose, Transpose), (reshape, Reshape),
                 (argmax, ArgMax), (equal, Equal), (cast, Cast)]:
     _f.op_type = _op.op_type  # lets override_gradients({ds.matmul: rule}) work

@@ -17,19 +17,27 @@ only if the check fails, and nothing here prints.
     rules          assignment 1: gradient rules, and training the XOR MLP with them
     sample_graphs  the graphs assignment 2's traversals are checked on
     traversal      assignment 2: topological order and backprop
-    training       assignment 3: cross-entropy, gradient-descent step, training loop
+    training       assignment 3: cross-entropy, gradient descent, momentum, Adam, training loops
 
 Instructors: this package ships with the library, so it is not copied into the assignment
 folders and holds no solutions.
 """
 from .report import CheckFailed, is_grading
 from .rules import check_node_used_twice, check_rule, check_rule_at_extremes, check_training, example, train_xor_mlp
-from .training import check_cross_entropy, check_gradient_descent_step, check_train
+from .training import (
+    check_adam_step,
+    check_cross_entropy,
+    check_gradient_descent_step,
+    check_momentum_step,
+    check_train,
+    check_train_minibatches,
+)
 from .traversal import check_backprop, check_topological_order, train_perceptron_with
 
 __all__ = [
     "CheckFailed", "is_grading",
     "example", "check_rule", "check_rule_at_extremes", "check_node_used_twice", "train_xor_mlp", "check_training",
     "check_topological_order", "check_backprop", "train_perceptron_with",
-    "check_cross_entropy", "check_gradient_descent_step", "check_train",
+    "check_cross_entropy", "check_gradient_descent_step", "check_momentum_step", "check_adam_step", "check_train",
+    "check_train_minibatches",
 ]

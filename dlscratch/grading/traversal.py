@@ -2,13 +2,13 @@
 import numpy as np
 
 from .. import gradcheck
-from ..core import OPS, Constant, Node, OpContext, Session, describe
+from ..core import OPS, Constant, Node, OpContext, Operation, Session, describe, override_gradients
 from ..core import backprop as library_backprop
 from ..core import topological_order as library_topological_order
 from . import classifiers
 from .report import CheckFailed, close, expected_and_yours, numpy_warnings
 from .sample_graphs import build
-from .student_code import quiet_check, run_student
+from .student_code import library_unavailable, quiet_check, quietly, run_student
 
 # Per exercise: the library functions it may not call, and a hint for when it raises.
 _EXERCISES = {
@@ -18,13 +18,31 @@ _EXERCISES = {
                  "Visit only the nodes topological_order(loss) returns; a consumer the loss does not depend on "
                  "(node.consumers may have some) passes nothing back and has no gradient to read."),
 }
+_FORWARDS_HINT = ("your loop reached {node} before any gradient had reached it. Visit the nodes in reverse "
+                  "topological order, reversed(topological_order(loss)), from the loss to the inputs: then every "
+                  "consumer has passed its part back before a node's own rule is called.")
 
 
-def _run(what, fn, args, description):
+def _run(what, fn, args, description, loss=None):
     """Run the student's `what` on `description`: returns (result, seconds, caught warnings)."""
     __tracebackhide__ = True
     refused, hint = _EXERCISES[what]
+    if loss is not None:
+        hint = _backprop_hint(loss, hint)
     return run_student(fn, args, what, description, hint, refused)
+
+
+def _backprop_hint(loss, general):
+    """A hint for an exception from backprop: a KeyError at a node behind the loss means the gradient was
+    read before it existed, i.e. the walk went the wrong way; any other node: the general hint."""
+    behind = set(library_topological_order([loss]))
+
+    def hint(error):
+        key = error.args[0] if isinstance(error, KeyError) and error.args else None
+        if isinstance(key, Node) and key in behind and key is not loss:
+            return _FORWARDS_HINT.format(node=describe(key))
+        return general
+    return hint
 
 
 @quiet_check
@@ -71,7 +89,8 @@ def check_backprop(backprop, graph="chain"):
     __tracebackhide__ = True
     g, problem = build(graph)
     values = Session(g).evaluate_all(problem.loss, problem.feed)
-    grads, _, caught = _run("backprop", backprop, (problem.loss, dict(values)), problem.description)
+    grads, _, caught = _run("backprop", backprop, (problem.loss, dict(values)), problem.description,
+                            loss=problem.loss)
     where = f"backprop(loss, values) on {problem.description}"
     if not isinstance(grads, dict):
         raise CheckFailed(f"{where} returned a {type(grads).__name__}; it should return a dict "
@@ -90,7 +109,9 @@ def check_backprop(backprop, graph="chain"):
             raise CheckFailed(f"{where}: the gradient of {describe(node)} should have its value's shape "
                               f"{np.shape(expected[node])}; yours is {'None' if shape is None else shape}.")
         if not close(actual, expected[node], 1e-7):
-            raise CheckFailed(_wrong_gradient_message(where, node, actual, expected, values)
+            cause = _diagnose_by_rerunning(backprop, problem, values, expected)
+            raise CheckFailed((cause(where, node, actual, expected) if cause else
+                               _wrong_gradient_message(where, node, actual, expected, values))
                               + numpy_warnings(caught))
     for node, value in grads.items():
         if node not in expected and isinstance(node, Node) and np.any(np.asarray(value) != 0):
@@ -98,11 +119,88 @@ def check_backprop(backprop, graph="chain"):
                               "depend on it. Only the consumers on a path to the loss pass gradients back.")
 
 
+def _diagnose_by_rerunning(backprop, problem, values, expected):
+    """Run the student's backprop again with every rule watched, to name two mistakes that otherwise
+    show up far from their cause. Returns a function making the message, or None.
+
+    - Order: a rule called before all the consumers of its node (on the path to the loss) have passed
+      their parts back. Walking the topological order forwards is the usual way to get there.
+    - In place: the backprop is right when every rule hands back a fresh array. A rule may hand back
+      the very array it was given (add does, when nothing was broadcast), so `grads[x] += g` then
+      also changes the gradient of the op that passed it on."""
+    behind = set(expected)
+    calls, copying = [], [False]
+
+    def watched(op_class):
+        rule = op_class.backward
+
+        def watching(ctx, grad):
+            calls.append(ctx.node)
+            result = rule(ctx, grad)
+            if not copying[0]:
+                return result
+            result = result if isinstance(result, (tuple, list)) else (result,)
+            return tuple(None if r is None else np.array(r, copy=True) for r in result)
+        return watching
+
+    types = {n.op_type for n in behind if isinstance(n, Operation)}
+    rules = {t: watched(OPS[t]) for t in types}
+    try:
+        with override_gradients(rules), quietly(), library_unavailable("backprop", _EXERCISES["backprop"][0]):
+            backprop(problem.loss, dict(values))
+            order = list(calls)
+            copying[0] = True
+            fresh = backprop(problem.loss, dict(values))
+    except Exception:  # noqa: BLE001 (the first run already reported any exception)
+        return None
+    called = {}
+    for i, node in enumerate(order):
+        called.setdefault(node, i)
+    for node in order:
+        late = [c for c in node.consumers if c in behind and isinstance(c, Operation) and c in called
+                and called[c] > called[node]]
+        if late:
+            return lambda where, wrong, actual, exp: (_wrong_header(where, wrong, actual, exp)
+                                                      + _order_note(node, late[0], order))
+    if isinstance(fresh, dict) and all(k in fresh and fresh[k] is not None
+                                       and close(np.asarray(fresh[k], dtype=float), v, 1e-7)
+                                       for k, v in expected.items()):
+        return _in_place_message
+    return None
+
+
+def _wrong_header(where, node, actual, expected):
+    error = gradcheck.rel_error(actual, expected[node])
+    return (f"{where}: the gradient of {describe(node)} is wrong (relative error {error:.2g}).\n"
+            f"{expected_and_yours(expected[node], actual)}\n")
+
+
+def _order_note(node, consumer, order):
+    first = {}
+    for i, n in enumerate(order):
+        first.setdefault(n, i)
+    # forwards: every op's rule was called after the rules of all its inputs that are ops
+    forwards = all(first[x] < first[n] for n in first for x in n.inputs if x in first)
+    message = (f"The rule of {describe(node)} was called before that of {describe(consumer)}, which uses it, "
+               "so it passed on an incomplete gradient.\n")
+    if forwards:
+        return message + ("Hint: you walk the nodes in topological order, inputs first. Walk it backwards "
+                          "(reversed(topological_order(loss))), from the loss to the inputs.")
+    return message + ("Hint: visit the nodes in reverse topological order: reversed(topological_order(loss)). "
+                      "Then every consumer comes before the nodes it uses.")
+
+
+def _in_place_message(where, node, actual, expected):
+    return (_wrong_header(where, node, actual, expected)
+            + "Your backprop gives the right gradients when every rule returns a new array, so an array was "
+            "changed in place: `grads[x] += g` adds into the array stored for x, and that array can be "
+            "another node's gradient too, because a rule may hand back the very array it got (add does).\n"
+            "Hint: write grads[x] = grads[x] + g, which makes a new array.")
+
+
 def _wrong_gradient_message(where, node, actual, expected, values):
     """Explain a wrong gradient at the node nearest the loss that is wrong."""
-    error = gradcheck.rel_error(actual, expected[node])
-    message = (f"{where}: the gradient of {describe(node)} is wrong (relative error {error:.2g}).\n"
-               f"{expected_and_yours(expected[node], actual)}\n")
+    message = _wrong_header(where, node, actual, expected)
     consumers = [c for c in node.consumers if c in expected]
     if not consumers:
         return message + "This is the loss itself: its gradient is 1 (np.ones_like(value))."

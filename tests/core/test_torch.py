@@ -75,6 +75,11 @@ CASES = {
                            (uniform((2, 4, 3)),)),
     "mean_axes": (lambda x: ds.reduce_mean(x, axis=(0, 1)), lambda x: torch.mean(x, dim=(0, 1)),
                   (uniform((2, 4, 3)),)),
+    "max_all": (ds.reduce_max, torch.amax, (uniform((2, 4, 3)),)),
+    "max_axes_keepdims": (lambda x: ds.reduce_max(x, axis=(0, 2), keepdims=True),
+                          lambda x: torch.amax(x, dim=(0, 2), keepdim=True), (uniform((2, 4, 3)),)),
+    "max_ties": (lambda x: ds.reduce_max(x, axis=-1), lambda x: torch.amax(x, dim=-1),  # amax splits ties too
+                 (np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0], [0.0, -1.0, 0.5]]),)),
     "transpose": (ds.transpose, lambda x: x.permute(2, 1, 0), (uniform((2, 4, 3)),)),
     "transpose_perm": (lambda x: ds.transpose(x, (1, 2, 0)), lambda x: x.permute(1, 2, 0), (uniform((2, 4, 3)),)),
     "reshape": (lambda x: ds.reshape(x, (4, -1)), lambda x: x.reshape(4, -1), (uniform((2, 4, 3)),)),

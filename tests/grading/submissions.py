@@ -220,3 +220,144 @@ def train(loss, variables, feed_dict, learning_rate, steps):
         gradient_descent_step(ds.compute_gradients(loss, feed_dict, wrt=variables), -learning_rate)
     return losses
 """
+
+# --- grades that can be trusted: the typical mistakes of assignments 2 and 3 ------------------------
+
+IN_PLACE_BACKPROP = """
+def backprop(loss, values):
+    grads = {loss: np.ones_like(values[loss])}
+    for node in reversed(topological_order(loss)):
+        if isinstance(node, ds.Operation):
+            ctx = ds.OpContext(node, tuple(values[x] for x in node.inputs), values[node],
+                               (True,) * len(node.inputs))
+            for x, g in zip(node.inputs, ds.gradient_rule(node.op_type)(ctx, grads[node])):
+                if g is not None:
+                    if x in grads:
+                        grads[x] += g  # changes an array a rule may have handed back
+                    else:
+                        grads[x] = g
+    return grads
+"""
+
+FORWARDS_BACKPROP = """
+def backprop(loss, values):
+    grads = {loss: np.ones_like(values[loss])}
+    for node in topological_order(loss):  # inputs first: reversed() forgotten
+        if isinstance(node, ds.Operation):
+            ctx = ds.OpContext(node, tuple(values[x] for x in node.inputs), values[node],
+                               (True,) * len(node.inputs))
+            for x, g in zip(node.inputs, ds.gradient_rule(node.op_type)(ctx, grads[node])):
+                if g is not None:
+                    grads[x] = grads[x] + g if x in grads else g
+    return grads
+"""
+
+# The same walk, made not to raise: every node starts from a zero gradient.
+FORWARDS_ZEROS_BACKPROP = FORWARDS_BACKPROP.replace(
+    "grads[node])", "grads.get(node, np.zeros_like(values[node])))")
+
+LIBRARY_CROSS_ENTROPY = """
+def cross_entropy(logits, labels):
+    return ds.negative(ds.reduce_sum(labels * ds.log_softmax(logits, axis=-1)))
+"""
+
+MEAN_CROSS_ENTROPY = """
+def cross_entropy(logits, labels):
+    m = ds.reduce_max(logits, axis=-1, keepdims=True)
+    shifted = logits - m
+    log_p = shifted - ds.log(ds.reduce_sum(ds.exp(shifted), axis=-1, keepdims=True))
+    return ds.negative(ds.reduce_mean(labels * log_p))  # a mean instead of the sum
+"""
+
+AFTER_STEP_TRAIN = """
+def train(loss, variables, feed_dict, learning_rate, steps):
+    session = ds.Session(loss.graph)
+    losses = []
+    for _ in range(steps):
+        gradient_descent_step(ds.compute_gradients(loss, feed_dict, wrt=variables), learning_rate)
+        losses.append(float(session.run(loss, feed_dict)))  # measured after the step
+    return losses
+"""
+
+FORGETFUL_MOMENTUM = """
+def momentum_step(gradients, state, learning_rate, momentum=0.9):
+    for variable, gradient in gradients.items():
+        if gradient is not None:
+            velocity = momentum * 0 + gradient  # the velocity is not kept
+            variable.value = variable.value - learning_rate * velocity
+"""
+
+DAMPENED_MOMENTUM = """
+def momentum_step(gradients, state, learning_rate, momentum=0.9):
+    for variable, gradient in gradients.items():
+        if gradient is not None:
+            state[variable] = momentum * state.get(variable, 0) + (1 - momentum) * gradient
+            variable.value = variable.value - learning_rate * state[variable]
+"""
+
+UNCORRECTED_ADAM = """
+def adam_step(gradients, state, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8):
+    for variable, gradient in gradients.items():
+        if gradient is not None:
+            m, v = state.get(variable, (0, 0))
+            m = beta1 * m + (1 - beta1) * gradient
+            v = beta2 * v + (1 - beta2) * gradient ** 2
+            state[variable] = (m, v)
+            variable.value = variable.value - learning_rate * m / (np.sqrt(v) + epsilon)  # no bias correction
+"""
+
+UNCOUNTED_ADAM = """
+def adam_step(gradients, state, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8):
+    t = 1  # never counts up
+    for variable, gradient in gradients.items():
+        if gradient is not None:
+            m, v = state.get(variable, (0, 0))
+            m = beta1 * m + (1 - beta1) * gradient
+            v = beta2 * v + (1 - beta2) * gradient ** 2
+            state[variable] = (m, v)
+            m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+            variable.value = variable.value - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon)
+"""
+
+UNSHUFFLED_MINIBATCHES = """
+def train_minibatches(step, X, Y, batch_size, epochs, seed=0):
+    losses = []
+    for _ in range(epochs):
+        for start in range(0, len(X), batch_size):
+            losses.append(step(X[start:start + batch_size], Y[start:start + batch_size]))
+    return losses
+"""
+
+SEPARATELY_SHUFFLED_MINIBATCHES = """
+def train_minibatches(step, X, Y, batch_size, epochs, seed=0):
+    rng = np.random.default_rng(seed)
+    losses = []
+    for _ in range(epochs):
+        X, Y = rng.permutation(X), rng.permutation(Y)  # labels leave their points
+        for start in range(0, len(X), batch_size):
+            losses.append(step(X[start:start + batch_size], Y[start:start + batch_size]))
+    return losses
+"""
+
+SAME_ORDER_MINIBATCHES = """
+def train_minibatches(step, X, Y, batch_size, epochs, seed=0):
+    losses = []
+    for _ in range(epochs):
+        order = np.random.default_rng(seed).permutation(len(X))  # the same order every epoch
+        for start in range(0, len(X), batch_size):
+            batch = order[start:start + batch_size]
+            losses.append(step(X[batch], Y[batch]))
+    return losses
+"""
+
+SHORT_MINIBATCHES = """
+def train_minibatches(step, X, Y, batch_size, epochs, seed=0):
+    rng = np.random.default_rng(seed)
+    losses = []
+    for _ in range(epochs):
+        order = rng.permutation(len(X))
+        for b in range(len(X) // batch_size):  # the last, smaller batch is left out
+            batch = order[b * batch_size:(b + 1) * batch_size]
+            losses.append(step(X[batch], Y[batch]))
+    return losses
+"""

@@ -56,6 +56,25 @@ def scenarios(course):
                                 {"gradient_descent_step": s.IN_PLACE_STEP})}
     plan["ascent"] = {A3: sub(A3, {"test_train_loss_decreases", "test_train_red_blue", "test_train_xor"},
                               {"train": s.ASCENDING_TRAIN})}
+    # Grades that can be trusted: the typical mistakes of assignments 2 and 3 cost exactly their cells.
+    plan["in-place-backprop"] = {A2: sub(A2, {"test_backprop_skip_connection", "test_backprop_hidden"},
+                                         {"backprop": s.IN_PLACE_BACKPROP})}
+    plan["forwards-backprop"] = {A2: sub(A2, {"test_backprop_chain", "test_backprop_diamond",
+                                              "test_backprop_skip_connection", "test_backprop_dead_branch",
+                                              "test_backprop_long_chain", "test_backprop_hidden",
+                                              "test_training_with_your_backprop"},
+                                         {"backprop": s.FORWARDS_BACKPROP})}
+    plan["library-loss"] = {A3: sub(A3, {"test_cross_entropy", "test_cross_entropy_hidden"},
+                                    {"cross_entropy": s.LIBRARY_CROSS_ENTROPY})}
+    plan["mean-loss"] = {A3: sub(A3, {"test_cross_entropy", "test_cross_entropy_hidden"},
+                                 {"cross_entropy": s.MEAN_CROSS_ENTROPY})}
+    plan["loss-after-step"] = {A3: sub(A3, {"test_train_loss_decreases", "test_train_red_blue", "test_train_xor"},
+                                       {"train": s.AFTER_STEP_TRAIN})}
+    plan["optimizer-slips"] = {A3: sub(A3, {"test_momentum_step", "test_momentum_step_hidden", "test_adam_step",
+                                            "test_adam_step_hidden"},
+                                       {"momentum_step": s.FORGETFUL_MOMENTUM, "adam_step": s.UNCORRECTED_ADAM})}
+    plan["unshuffled"] = {A3: sub(A3, {"test_train_minibatches", "test_train_minibatches_hidden"},
+                                  {"train_minibatches": s.UNSHUFFLED_MINIBATCHES})}
     return plan
 
 
@@ -152,6 +171,23 @@ def test_failures_explain_themselves(graded, student, hint):
     assert any(hint in text for text in texts), texts
 
 
+@pytest.mark.parametrize("student, assignment, cell, hint", [
+    ("in-place-backprop", A2, "test_backprop_skip_connection", "Hint: write grads[x] = grads[x] + g"),
+    ("forwards-backprop", A2, "test_backprop_chain", "reversed(topological_order(loss))"),
+    ("library-loss", A3, "test_cross_entropy", "your loss uses ds.log_softmax"),
+    ("mean-loss", A3, "test_cross_entropy_hidden", "the mean over every entry (ds.reduce_mean)"),
+    ("loss-after-step", A3, "test_train_loss_decreases", "Record each loss before that step's update."),
+    ("optimizer-slips", A3, "test_momentum_step", "the velocity was not kept"),
+    ("optimizer-slips", A3, "test_adam_step", "the bias correction is missing"),
+    ("unshuffled", A3, "test_train_minibatches", "in their original order"),
+])
+def test_typical_mistakes_are_named_in_the_feedback(graded, student, assignment, cell, hint):
+    errors = error_outputs(graded, student, assignment, {cell})
+    assert errors and errors[0]["ename"] == "CheckFailed", errors
+    text = " ".join(errors[0]["evalue"].split())  # lines joined: messages are wrapped
+    assert hint in text, text
+
+
 def test_mischief_costs_only_the_cells_it_touches(graded):
     """Code that raises, an infinite loop, an edited and a deleted test cell, each in another op."""
     assert_scores(graded, "mischief", A1)  # every other cell, including those after the loop: full marks
@@ -185,12 +221,14 @@ def test_warnings_and_stderr_output_cost_nothing(graded):
     assert_scores(graded, "noisy", A1, set())
 
 
-@pytest.mark.parametrize("student", ["recursive", "overwriting", "breadth-first", "pulling"])
+@pytest.mark.parametrize("student", ["recursive", "overwriting", "breadth-first", "pulling", "in-place-backprop",
+                                     "forwards-backprop"])
 def test_traversal_mistakes_fail_the_graphs_that_expose_them(graded, student):
     assert_scores(graded, student, A2)
 
 
-@pytest.mark.parametrize("student", ["naive-loss", "in-place", "ascent"])
+@pytest.mark.parametrize("student", ["naive-loss", "in-place", "ascent", "library-loss", "mean-loss",
+                                     "loss-after-step", "optimizer-slips", "unshuffled"])
 def test_training_mistakes_cost_only_their_part(graded, student):
     assert_scores(graded, student, A3)
 
@@ -202,7 +240,7 @@ def test_grades_export_and_feedback(graded):
                          [course.root] * 2)  # both only read the gradebook
     rows = list(csv.DictReader((course.root / "grades.csv").open()))
     full = {r["assignment"]: float(r["score"]) for r in rows if r["student_id"] == "full"}
-    assert full == {"01-backward-passes": 35.0, "02-backprop": 12.0, "03-training": 10.0}, full
+    assert full == {"01-backward-passes": 35.0, "02-backprop": 12.0, "03-training": 18.0}, full
     for a, nb in NOTEBOOKS.items():
         assert (course.root / "feedback" / "full" / a / f"{nb}.html").is_file()
 

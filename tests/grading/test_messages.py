@@ -69,6 +69,10 @@ def _mistakes():
     for code in (s.OVERWRITING_BACKPROP, s.BREADTH_FIRST_BACKPROP, s.PULLING_BACKPROP):
         yield "02-backprop", {"backprop": code}
     yield "03-training", {"cross_entropy": s.NAIVE_CROSS_ENTROPY}
+    for code in (s.IN_PLACE_BACKPROP, s.FORWARDS_BACKPROP, s.FORWARDS_ZEROS_BACKPROP):
+        yield "02-backprop", {"backprop": code}
+    for name, (answer, _) in A3_MISTAKES.items():
+        yield "03-training", {answer: getattr(s, name)}
     yield "03-training", {"gradient_descent_step": s.IN_PLACE_STEP}
     for code in (s.EVERY_NODE_TRAIN, s.ASCENDING_TRAIN):
         yield "03-training", {"train": code}
@@ -124,3 +128,97 @@ def test_wrap_keeps_words_indents_and_puts_the_hint_on_its_own_line(message, lin
         assert wrapped.splitlines() == lines + ["Hint: last"]
     else:
         assert "  expected: [1. 2.]" in wrapped.splitlines()
+
+
+# --- grades that can be trusted: each typical mistake is named, and the hint points at its cause ----
+
+def _solved(assignment, **answers):
+    """The notebook's namespace with the solution's answer cells, some replaced by `answers`."""
+    nb = json.loads((SOURCE / assignment / f"{NOTEBOOK_FILES[assignment]}.ipynb").read_text())
+    namespace = {"ds": ds, "np": np}
+    for code in {**s.solutions(nb), **answers}.values():
+        exec(code, namespace)  # noqa: S102 (the submission under test)
+    return namespace
+
+
+def _failure(check, *args, **kwargs):
+    with pytest.raises(grading.CheckFailed) as failed:
+        check(*args, **kwargs)
+    return " ".join(str(failed.value).split())  # lines joined: messages are wrapped
+
+
+def test_adding_in_place_in_backprop_is_named_as_the_cause():
+    backprop = _solved("02-backprop", backprop=s.IN_PLACE_BACKPROP)["backprop"]
+    message = _failure(grading.check_backprop, backprop, "skip connection")
+    assert "the gradient of 'add' (Add) is wrong" in message and "expected: [1. 1. 1.]" in message, message
+    assert "changed in place" in message and "Hint: write grads[x] = grads[x] + g" in message, message
+    assert "breadth-first" not in message and "overwrite" not in message, message
+
+
+def test_backprop_walking_the_order_forwards_is_told_to_reverse_it():
+    namespace = _solved("02-backprop", backprop=s.FORWARDS_BACKPROP)
+    message = _failure(grading.check_backprop, namespace["backprop"], "chain")
+    assert "KeyError" in message and "'sigmoid' (Sigmoid)" in message, message
+    assert "reversed(topological_order(loss))" in message and "does not depend on" not in message, message
+    namespace = _solved("02-backprop", backprop=s.FORWARDS_ZEROS_BACKPROP)
+    message = _failure(grading.check_backprop, namespace["backprop"], "diamond")
+    assert "is wrong (relative error" in message and "expected:" in message, message
+    assert "called before that of" in message and "you walk the nodes in topological order" in message, message
+    assert "overwrite" not in message, message
+
+
+@pytest.mark.parametrize("graph", ["chain", "diamond", "skip connection", "dead branch", "long chain", "mlp",
+                                   "random 0"])
+def test_the_solution_backprop_still_passes(graph):
+    grading.check_backprop(_solved("02-backprop")["backprop"], graph)
+
+
+# Assignment 3: (submission, answer cell) -> (the check's arguments, what the message must say)
+A3_MISTAKES = {
+    "LIBRARY_CROSS_ENTROPY": ("cross_entropy", "your loss uses ds.log_softmax (the op 'log_softmax' (LogSoftmax))"),
+    "MEAN_CROSS_ENTROPY": ("cross_entropy", "that is the mean over every entry (ds.reduce_mean)"),
+    "AFTER_STEP_TRAIN": ("train", "your losses are measured after each step"),
+    "FORGETFUL_MOMENTUM": ("momentum_step", "that is plain gradient descent: the velocity was not kept"),
+    "DAMPENED_MOMENTUM": ("momentum_step", "without a factor (1 − momentum) on the gradient"),
+    "UNCORRECTED_ADAM": ("adam_step", "the bias correction is missing"),
+    "UNCOUNTED_ADAM": ("adam_step", "t counts the steps taken so far"),
+    "UNSHUFFLED_MINIBATCHES": ("train_minibatches", "visits the examples in their original order"),
+    "SEPARATELY_SHUFFLED_MINIBATCHES": ("train_minibatches", "shuffle X and Y with the same permutation"),
+    "SAME_ORDER_MINIBATCHES": ("train_minibatches", "every epoch visits the examples in the same order"),
+    "SHORT_MINIBATCHES": ("train_minibatches", "it should be 3 × 4 = 12"),
+}
+A3_CHECKS = {
+    "cross_entropy": lambda f: grading.check_cross_entropy(f, logits=[[1000.0, 0.0]], labels=[[0.0, 1.0]]),
+    "train": lambda f: grading.check_train(f, "red/blue", steps=20, learning_rate=0.01, min_accuracy=0.0),
+    "momentum_step": grading.check_momentum_step,
+    "adam_step": grading.check_adam_step,
+    "train_minibatches": lambda f: grading.check_train_minibatches(f, batch_size=32, epochs=3, min_accuracy=0.0),
+}
+
+
+@pytest.mark.parametrize("name", A3_MISTAKES)
+def test_assignment_3_mistakes_are_named_with_the_right_hint(name):
+    answer, said = A3_MISTAKES[name]
+    message = _failure(A3_CHECKS[answer], _solved("03-training", **{answer: getattr(s, name)})[answer])
+    assert said in message, message
+    assert "clipping" not in message and "epsilon hides" not in message, message  # the old, wrong-way hint
+
+
+@pytest.mark.parametrize("answer", A3_CHECKS)
+def test_the_assignment_3_solution_passes_the_same_checks(answer):
+    A3_CHECKS[answer](_solved("03-training")[answer])
+
+
+def test_a_wrong_optimizer_shows_the_variable_the_step_and_the_values():
+    message = _failure(grading.check_adam_step, _solved("03-training", adam_step=s.UNCORRECTED_ADAM)["adam_step"])
+    assert "adam_step(gradients, state, learning_rate=0.01" in message and "after step 1 of 4" in message, message
+    assert "W.value is wrong" in message and "expected: [[" in message and "yours: [[" in message, message
+
+
+def test_a_loss_from_the_library_is_refused_even_when_its_value_is_right():
+    namespace = _solved("03-training", cross_entropy=s.LIBRARY_CROSS_ENTROPY)
+    fused = "def cross_entropy(logits, labels):\n    return ds.nn.softmax_cross_entropy(labels=labels, logits=logits)\n"
+    exec(fused, namespace)  # noqa: S102 (the submission under test)
+    message = _failure(grading.check_cross_entropy, namespace["cross_entropy"],
+                       logits=[[2.0, 1.0]], labels=[[1.0, 0.0]])
+    assert "your loss uses ds.nn.softmax_cross_entropy" in message and "ds.reduce_max" in message, message
