@@ -64,6 +64,12 @@ KNOWN_MISTAKES = {
         ("Yours multiplies grad by the same input: the gradient of x involves y, and that of y involves x.",
          lambda x, y, g, attrs: tuple(g * v for v in x)),
     ],
+    "Relu": [
+        ("Yours lets grad through where x < 0 and blocks it where x > 0: the mask is on the wrong side.",
+         lambda x, y, g, attrs: (g * (x[0] < 0),)),
+        ("Yours lets grad through where x <= 0 as well: relu's slope is 0 there.",
+         lambda x, y, g, attrs: (g * (x[0] <= 0) + g * (x[0] > 0),)),
+    ],
 }
 
 
