@@ -157,9 +157,9 @@ def test_the_playground_trains_with_the_loop(monkeypatch):
 
 def test_the_explorer_trains_with_the_loop(monkeypatch):
     spy = Spy(monkeypatch, learning_rate)
-    m = LearningRateModel(learning_rate=0.05, steps=30)
+    m = LearningRateModel(learning_rate=0.015, steps=30)
     assert spy.calls == 1 and len(m.path) == len(m.losses) == 31 and m.diverged is None
-    m = LearningRateModel(learning_rate=0.25, steps=30)  # too large for the ravine
+    m = LearningRateModel(learning_rate=0.025, steps=30)  # above 2/100: too large for the ravine
     assert spy.calls == 2 and m.diverged is not None and len(m.path) == len(m.losses) == m.diverged + 1
 
 

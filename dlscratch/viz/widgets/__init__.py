@@ -9,10 +9,10 @@ Each view is an ipywidgets box: make it the last line of a cell to show it.
 The models (PerceptronModel, LearningRateModel, PlaygroundModel, BackpropWalk)
 hold the state and logic, and work and are tested without a browser.
 """
-from .learning_rate import LearningRateExplorer, LearningRateModel
+from .learning_rate import LearningRateExplorer, LearningRateModel, LearningRateSweep
 from .perceptron import PerceptronModel, PerceptronPlayground
 from .playground import PlaygroundModel, TrainingPlayground
 from .stepper import BackpropStepper, BackpropWalk
 
-__all__ = ["BackpropStepper", "BackpropWalk", "LearningRateExplorer", "LearningRateModel", "PerceptronModel",
-           "PerceptronPlayground", "PlaygroundModel", "TrainingPlayground"]
+__all__ = ["BackpropStepper", "BackpropWalk", "LearningRateExplorer", "LearningRateModel", "LearningRateSweep",
+           "PerceptronModel", "PerceptronPlayground", "PlaygroundModel", "TrainingPlayground"]

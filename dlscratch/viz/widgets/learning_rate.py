@@ -18,8 +18,11 @@ class Surface:
 
 
 SURFACES = {
-    "ravine": Surface("ravine", lambda a, b: 0.5 * (a**2 + 10 * b**2), (-4.0, 2.0), (0, 0), (-5, 5), (-3, 3),
-                      "½(w₁² + 10 w₂²): ten times steeper across than along"),
+    # condition number 100: plain gradient descent must step below 2/100 for w2, which starves w1
+    "ravine": Surface("ravine", lambda a, b: 0.5 * (a**2 + 100 * b**2), (-4.0, 2.0), (0, 0), (-5, 5), (-3, 3),
+                      "½(w₁² + 100 w₂²): a hundred times steeper across than along"),
+    "bowl": Surface("bowl", lambda a, b: 0.5 * (a**2 + b**2), (-4.0, 2.0), (0, 0), (-5, 5), (-3, 3),
+                    "½(w₁² + w₂²): equally steep in every direction"),
     "rosenbrock": Surface("rosenbrock", lambda a, b: (1 - a)**2 + 100 * (b - a**2)**2, (-1.5, 2.0), (1, 1), (-2, 2),
                           (-1, 3), "(1 − w₁)² + 100 (w₂ − w₁²)²: a curved valley, minimum at (1, 1)"),
 }
@@ -33,17 +36,19 @@ class LearningRateModel:
     row), diverged (the step at which the loss blew up, or None) and message.
 
     Example:
-        model = LearningRateModel(learning_rate=0.25, steps=30)   # too large for the ravine
-        model.run().diverged
+        model = LearningRateModel(learning_rate=0.025, steps=30)   # above 2/100: too large for the ravine
+        model.diverged
     """
 
-    def __init__(self, surface="ravine", learning_rate=0.05, steps=50, optimizer="GD"):
+    def __init__(self, surface="ravine", learning_rate=0.015, steps=50, optimizer="GD"):
         self.surface, self.learning_rate, self.steps, self.optimizer = surface, learning_rate, steps, optimizer
         self.run()
 
     def run(self):
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {list(OPTIMIZERS)}")
+        if self.surface not in SURFACES:
+            raise ValueError(f"unknown surface {self.surface!r}; choose one of {list(SURFACES)}")
         surface = SURFACES[self.surface]
         graph = ds.Graph()
         with graph.as_default():
@@ -77,6 +82,35 @@ class LearningRateModel:
         return summary + f" (it started at {self.losses[0]:.4g})."
 
 
+class LearningRateSweep:
+    """One optimizer on one surface, run for the same number of steps with each of several learning rates.
+
+    rates, final_losses: one entry per learning rate tried (the loss after the last step; inf if it diverged).
+    best_rate, best_loss: the rate with the lowest final loss (best_rate is None if every run diverged).
+
+    Example:
+        sweep = LearningRateSweep("ravine", "GD", rates=np.logspace(-3, 0, 13), steps=100)
+        sweep.best_rate, sweep.best_loss
+    """
+
+    def __init__(self, surface="ravine", optimizer="GD", rates=None, steps=100):
+        self.surface, self.optimizer, self.steps = surface, optimizer, steps
+        self.rates = np.logspace(-3, 0, 13) if rates is None else np.array(rates, dtype=float)
+        if self.rates.ndim != 1 or self.rates.size == 0 or not np.all(self.rates > 0):
+            raise ValueError(f"LearningRateSweep: rates must be a list of positive learning rates, got {rates!r}")
+        runs = [LearningRateModel(surface, rate, steps, optimizer) for rate in self.rates]
+        self.final_losses = np.array([np.inf if run.diverged is not None else run.losses[-1] for run in runs])
+        best = int(np.argmin(self.final_losses))
+        self.best_loss = float(self.final_losses[best])
+        self.best_rate = float(self.rates[best]) if np.isfinite(self.best_loss) else None
+
+    def __repr__(self):
+        if self.best_rate is None:
+            return f"<LearningRateSweep {self.optimizer} on the {self.surface}: every learning rate diverged>"
+        return (f"<LearningRateSweep {self.optimizer} on the {self.surface}: best learning rate {self.best_rate:.3g}, "
+                f"loss {self.best_loss:.3g} after {_steps(self.steps)}>")
+
+
 def _steps(n):
     return f"{n} step" + ("" if n == 1 else "s")
 
@@ -91,7 +125,7 @@ class LearningRateExplorer(Widget):
         LearningRateExplorer(surface="rosenbrock", optimizer="Adam", learning_rate=0.05)
     """
 
-    def __init__(self, surface="ravine", learning_rate=0.05, steps=50, optimizer="GD"):
+    def __init__(self, surface="ravine", learning_rate=0.015, steps=50, optimizer="GD"):
         self.model = LearningRateModel(surface, learning_rate, steps, optimizer)
         self.surface = widgets.Dropdown(options=list(SURFACES), value=surface, description="surface")
         self.learning_rate = widgets.FloatLogSlider(value=learning_rate, base=10, min=-3, max=1, step=0.05,
