@@ -185,10 +185,12 @@ def test_the_update_ratio_is_the_step_relative_to_the_weights():
 
 def test_dead_units_are_counted():
     m = PlaygroundModel("xor", hidden_layers=1, units=4, activation="relu")
-    b = m.graph.get_node("hidden1/b")
-    b.value = np.array([-100.0, -100.0, -100.0, 0.0])  # three ReLUs that can never fire on this data
+    W, b = m.graph.get_node("hidden1/W").value, m.graph.get_node("hidden1/b")
+    z = m.X @ W[:, 3]
+    # three ReLUs that can never fire on this data, and one that fires for a single training point: alive
+    b.value = np.array([-100.0, -100.0, -100.0, -np.sort(z)[-2]])
     _, _, h = _by_hand(m)
-    assert (h[:, :3] == 0).all() and (h[:, 3] > 0).any()
+    assert (h[:, :3] == 0).all() and np.count_nonzero(h[:, 3]) == 1
     assert m.diagnose()["dead/hidden1"] == 0.75
     m.train(1)
     assert m.history["dead/hidden1"] == [0.75]
