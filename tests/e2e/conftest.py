@@ -390,6 +390,7 @@ class Lab:
         widget is drawn there, checked to show no raw text repr instead of (or beside) the widget."""
         output = self.cell(self.cell_index(call)).locator(".jp-OutputArea")
         output.locator(".jupyter-widgets").first.wait_for(timeout=20_000)
+        output.scroll_into_view_if_needed()  # an output far from the view is not painted: its text reads as ''
         self.check_widgets_drawn()
         name = call.split("(")[0].split(".")[0]
         text = output.inner_text()

@@ -2,12 +2,16 @@
 import time
 
 import ipywidgets as widgets
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 import dlscratch as ds
 
 from ...train import History, accuracy, fit
 from ..plots import BoundaryPlot, CurvesPlot, boundary_grid, grid_probabilities
-from ._common import OPTIMIZERS, FigureImage, Widget, button, guarded, new_figure
+from ._common import OPTIMIZERS, FigureImage, Widget, button, guarded
 
 DEFAULT_NOISE = {"blobs": 1.0, "xor": 0.2, "circles": 0.1, "moons": 0.1, "spiral": 0.1}  # ds.data.make's scale
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
@@ -17,6 +21,22 @@ NETWORK_SETTINGS = {"hidden_layers", "units", "activation"}
 TRAINING_SETTINGS = {"learning_rate", "optimizer", "l2"}
 REDRAW_INTERVAL = 0.5  # seconds between live redraws while training
 BLOW_UP = 1e3  # a loss this many times the first one counts as diverged
+DEAD_SLOPE = 0.01  # a unit whose slope stays below this share of its activation's largest slope counts as dead
+HEALTHY_RATIO = 1e-3  # the update-to-weight ratio a rule of thumb (CS231n) calls healthy
+
+
+def activation_slopes(activation, h):
+    """The activation's slope at each output value h, as a share of its largest slope (0..1).
+
+    ReLU: 1 where the unit is on, 0 where it is off; sigmoid: h(1-h)/(1/4); tanh: 1-h².
+    """
+    if activation == "relu":
+        return (h > 0).astype(float)
+    if activation == "sigmoid":
+        return h * (1 - h) / 0.25
+    if activation == "tanh":
+        return 1 - h ** 2
+    raise ValueError(f"unknown activation {activation!r}; choose one of {list(ACTIVATIONS)}")
 
 
 class PlaygroundModel:
@@ -26,6 +46,13 @@ class PlaygroundModel:
     optimizer or L2 strength keeps the weights and trains on from where they are.
     history has "step" and "loss" (every step, the data loss without the L2 term) and
     "eval_step", "test_loss", "accuracy", "test_accuracy" (every eval_every steps).
+
+    Diagnostics, per layer, also every eval_every steps (see diagnose()):
+    "grad_norm/LAYER"     the norm of the gradient of the training loss (with L2) for the layer's W,
+                          before the step's update;
+    "update_ratio/LAYER"  ‖W after the step − W before‖ / ‖W before‖: the step's update relative to the weights;
+    "dead/LAYER"          (hidden layers) the share of units that are dead on every training point:
+                          a ReLU that never fires, a sigmoid or tanh saturated (slope < 1% of its largest).
 
     Example:
         model = PlaygroundModel("xor", hidden_layers=1, units=4)
@@ -74,14 +101,37 @@ class PlaygroundModel:
             self.l2 = ds.placeholder_with_default(0.0, shape=(), name="l2_strength")
             sizes = [s["units"]] * s["hidden_layers"] + [2]
             logits = ds.nn.mlp(self.x, sizes, activation=s["activation"], seed=s["seed"])
+            self.layers = [f"hidden{i + 1}" for i in range(s["hidden_layers"])] + ["output"]
+            self.layer_weights = [self.graph.get_node(f"{layer}/W") for layer in self.layers]
+            self.hidden_outputs = [self.graph.get_node(f"{layer}/{s['activation']}") for layer in self.layers[:-1]]
             self.probabilities = ds.softmax(logits, name="probabilities")
             self.loss = ds.nn.softmax_cross_entropy(labels=self.labels, logits=logits)
             self.total_loss = self.loss + ds.nn.l2_regularizer(self.l2, ds.nn.weights(self.graph))
         self.session = ds.Session(self.graph)
         self.feed = {self.x: self.X, self.labels: ds.data.one_hot(self.y, 2)}
         self.test_feed = {self.x: self.X_test, self.labels: ds.data.one_hot(self.y_test, 2)}
-        self.history = History(["test_loss", "accuracy", "test_accuracy"])
+        self.history = History(["test_loss", "accuracy", "test_accuracy", *self.diagnostic_names()])
         self._new_optimizer()
+
+    def diagnostic_names(self, kind=None):
+        """The history's diagnostic series: "grad_norm/hidden1", ..., "dead/hidden1", ... (of one kind if given)."""
+        names = [f"{k}/{layer}" for k in ("grad_norm", "update_ratio") for layer in self.layers]
+        names += [f"dead/{layer}" for layer in self.layers[:-1]]
+        return [n for n in names if kind is None or n.startswith(kind + "/")]
+
+    def diagnose(self):
+        """The current state's gradient norms and dead-unit shares, {"grad_norm/hidden1": ..., "dead/hidden1": ...},
+        from one forward and backward pass over the training points (the loss the optimizer minimises)."""
+        feed = {**self.feed, self.l2: self.settings["l2"]}
+        values = self.session.evaluate_all(self.total_loss, feed)
+        grads = ds.backprop(self.total_loss, values, tuple(self.layer_weights))
+        result = {}
+        for layer, W in zip(self.layers, self.layer_weights):
+            result[f"grad_norm/{layer}"] = float(np.linalg.norm(grads[W]))
+        for layer, node in zip(self.layers, self.hidden_outputs):
+            slopes = activation_slopes(self.settings["activation"], np.asarray(values[node]))
+            result[f"dead/{layer}"] = float(np.mean(slopes.max(axis=0) < DEAD_SLOPE))
+        return result
 
     @property
     def steps_done(self):
@@ -98,13 +148,37 @@ class PlaygroundModel:
 
     def train(self, steps, callback=None, every=None):
         """Train `steps` steps with ds.train.fit (fewer if the loss diverges); callback(model) every `every` steps."""
-        session = self.session
+        session, h = self.session, self.history
+        before = {}  # the weights before an evaluation step's update, for its update ratio
+        cache = {}
+
+        def diagnostic(name):
+            def measure():
+                if cache.get("step") != self.steps_done:  # one pass per evaluation step serves every series
+                    cache.update(step=self.steps_done, values=self.diagnose())
+                    before.update({W: W.value.copy() for W in self.layer_weights})
+                return cache["values"][name]
+            return measure
+
         metrics = {"test_loss": lambda: session.run(self.loss, self.test_feed),
                    "accuracy": (self.probabilities, lambda p: accuracy(p, self.y)),  # from the step's own run
-                   "test_accuracy": lambda: accuracy(session.run(self.probabilities, self.test_feed), self.y_test)}
+                   "test_accuracy": lambda: accuracy(session.run(self.probabilities, self.test_feed), self.y_test),
+                   **{name: diagnostic(name) for name in self.diagnostic_names() if "update_ratio" not in name}}
+
+        def after_step(history):
+            if before:  # this step was an evaluation step: compare its update with the weights it started from
+                for layer, W in zip(self.layers, self.layer_weights):
+                    old = before[W]
+                    ratio = np.linalg.norm(W.value - old) / max(np.linalg.norm(old), 1e-12)
+                    h[f"update_ratio/{layer}"].append(float(ratio))
+                before.clear()
+            if callback is not None and (history.steps_done - first) % (every or 1) == 0:
+                callback(self)
+
+        first = self.steps_done
         fit(session, self.train_op, self.loss, {**self.feed, self.l2: self.settings["l2"]}, steps, metrics=metrics,
-            every=self.eval_every, history=self.history, blow_up=BLOW_UP,
-            callback=None if callback is None else lambda history: callback(self), callback_every=every or 1)
+            every=self.eval_every, history=h, blow_up=BLOW_UP, callback=after_step, callback_every=1)
+        before.clear()  # a diverged step has no update ratio
 
     def grid_probabilities(self):
         """P(class 1) over the plot's grid (one run)."""
@@ -125,6 +199,70 @@ class PlaygroundModel:
         return text
 
 
+class DiagnosticsPlot:
+    """The diagnostics panel: per layer, the gradient norm, the update-to-weight ratio and the dead-unit share
+    against the step, one line per layer (darker = deeper)."""
+
+    PANELS = (("grad_norm", "Gradient norm ‖∂L/∂W‖", True),
+              ("update_ratio", "Update / weight ‖ΔW‖/‖W‖", True),
+              ("dead", "Dead units (share)", False))
+
+    def __init__(self, axes):
+        self.axes = dict(zip((kind for kind, _, _ in self.PANELS), axes))
+        self.lines = {}
+        for (_, title, log), ax in zip(self.PANELS, axes):
+            ax.set_title(title, fontsize=10)
+            ax.set_xlabel("step")
+            if log:
+                ax.set_yscale("log")
+                ax.set_ylim(1e-4, 1)
+            ax.grid(alpha=0.3)
+        ratio = self.axes["update_ratio"]  # the healthy level, as an artist outside the data limits (autoscaling)
+        ratio.add_artist(Line2D([0, 1], [HEALTHY_RATIO] * 2, transform=ratio.get_yaxis_transform(), color="gray",
+                                linestyle=":", linewidth=1))
+        self.axes["dead"].set_ylim(-0.05, 1.05)
+
+    def set_layers(self, layers):
+        """New lines for a new network's layers (the dead-unit panel has the hidden ones only)."""
+        for line in self.lines.values():
+            line.remove()
+        self.lines = {}
+        colours = [_layer_colour(i, len(layers)) for i in range(len(layers))]
+        for kind, ax in self.axes.items():
+            for layer, colour in zip(layers if kind != "dead" else layers[:-1], colours):
+                (self.lines[f"{kind}/{layer}"],) = ax.plot([], [], color=colour, label=layer)
+            if ax.get_legend() is not None:
+                ax.get_legend().remove()
+        handles = [self.lines[f"grad_norm/{layer}"] for layer in layers]
+        self.axes["grad_norm"].legend(handles=handles, loc="lower left", fontsize=7)
+
+    def update(self, history):
+        steps = history["eval_step"]
+        for name, line in self.lines.items():
+            values = history[name]
+            line.set_data(*_positive(steps[:len(values)], values, log=not name.startswith("dead/")))
+        for kind, ax in self.axes.items():
+            if any(len(line.get_xdata()) for name, line in self.lines.items() if name.startswith(kind + "/")):
+                ax.relim()
+                ax.autoscale_view(scaley=kind != "dead")
+            else:  # nothing to show yet: a plain frame, not the old run's scale; training rescales it
+                if kind != "dead":
+                    ax.set_ylim(1e-4, 1, auto=True)
+                ax.set_xlim(0, 1, auto=True)
+
+
+def _layer_colour(i, n):
+    """Layer i of n: from light to dark, so depth reads at a glance."""
+    return colormaps["viridis"](0.8 - 0.7 * i / max(n - 1, 1))
+
+
+def _positive(x, y, log):
+    """The points a plot can show: finite, and above 0 on a log axis (a gradient of exactly 0 is left out)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    keep = np.isfinite(y) & ((y > 0) if log else True)
+    return x[keep], y[keep]
+
+
 def _control(kind, description, **kwargs):
     if kind.class_traits().get("continuous_update"):
         kwargs["continuous_update"] = False  # a change resets or retrains: only on release
@@ -136,8 +274,9 @@ class TrainingPlayground(Widget):
     """A small TensorFlow Playground. Pick a data set (blobs, XOR, circles, moons, spiral) and its
     noise, the train/test split, the hidden layers, units and activation, the learning rate,
     optimizer and L2 strength; then Train (a number of steps, with a progress bar), Step (one
-    step) or Reset (fresh weights). It shows the decision boundary (test points hollow) and the
-    train and test loss curves, live while training.
+    step) or Reset (fresh weights). It shows the decision boundary (test points hollow), the
+    train and test loss curves and, below them, a diagnostics panel: per layer, the gradient norm,
+    the update-to-weight ratio (dotted: the healthy 1e-3) and the share of dead units, live while training.
 
     Example (the last line of a cell):
         TrainingPlayground()
@@ -168,10 +307,13 @@ class TrainingPlayground(Widget):
         self.step_button = button("Step", "step-forward", "one training step")
         self.reset_button = button("Reset", "refresh", "fresh weights, empty history")
         self.progress = widgets.IntProgress(min=0, max=1, value=0, layout=widgets.Layout(width="330px"))
-        fig, (ax_boundary, ax_loss) = new_figure(8.6, 4.0, columns=2)
+        fig = Figure(figsize=(8.6, 6.4), layout="constrained")
+        grid = fig.add_gridspec(2, 6, height_ratios=[4.0, 2.4])
+        ax_boundary, ax_loss = fig.add_subplot(grid[0, :3]), fig.add_subplot(grid[0, 3:])
         self.boundary = BoundaryPlot(ax_boundary, self.model.xs, self.model.ys, self.model.X, self.model.y,
                                      title="Decision boundary (hollow points: test set)")
         self.curves = CurvesPlot(ax_loss, "Loss (without the L2 term)", "cross-entropy")
+        self.diagnostics = DiagnosticsPlot([fig.add_subplot(grid[1, 2 * i:2 * i + 2]) for i in range(3)])
         figure = FigureImage(fig)
         panel = widgets.VBox([*self.controls.values(), self.steps,
                               widgets.HBox([self.train_button, self.step_button, self.reset_button]),
@@ -242,6 +384,7 @@ class TrainingPlayground(Widget):
         m = self.model
         self.boundary.set_data(m.X, m.y, m.X_test, m.y_test)
         self.boundary.set_grid(m.xs, m.ys)
+        self.diagnostics.set_layers(m.layers)
         self.progress.max, self.progress.value = 1, 0
         self.redraw()
 
@@ -250,6 +393,7 @@ class TrainingPlayground(Widget):
         self.boundary.update(m.grid_probabilities())
         h = m.history
         self.curves.update(h["step"], h["loss"], h["eval_step"], h["test_loss"])
+        self.diagnostics.update(h)
         if not h["step"]:  # empty: a plain 0..1 frame, not the old run's scale; training rescales it
             self.curves.ax.set_xlim(0, 1, auto=True)
             self.curves.ax.set_ylim(0, 1, auto=True)
