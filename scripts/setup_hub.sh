@@ -38,7 +38,7 @@ if [ "$(cat "$venv/.installed" 2>/dev/null)" != "$want" ]; then
     pip install -q --upgrade pip
     # Not editable: the students' servers must not need to read the repository.
     pip install -q --upgrade --force-reinstall --no-deps "$repo"
-    pip install -q "$repo[course]" "$JUPYTERHUB_PIN"
+    pip install -q "$repo[grading]" "$JUPYTERHUB_PIN"  # grading: the instructor writes feedback (offline MathJax)
     chmod -R a+rX "$venv"
     echo "$want" > "$venv/.installed"
 fi

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "mnist_softmax.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "dlscratch" / "examples" / "mnist_softmax.py"
 DLSCRATCH_IMPORT = "import dlscratch as tf\n"
 TENSORFLOW_IMPORT = "import tensorflow.compat.v1 as tf; tf.disable_v2_behavior()\n"
 # The script trains on the digits, which come with scikit-learn (installed with the course; not needed
@@ -22,7 +22,7 @@ REPORT = re.compile(r"step +(\d+): test loss ([0-9.]+), test accuracy ([0-9.]+)"
 def run(source):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0", CUDA_VISIBLE_DEVICES="")
     result = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, env=env,
-                            cwd=SCRIPT.parent.parent, timeout=300)
+                            cwd=SCRIPT.parents[2], timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = REPORT.findall(result.stdout)
     assert len(rows) == 5, result.stdout

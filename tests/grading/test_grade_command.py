@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -156,37 +157,43 @@ def test_feedback_typesets_formulas_offline_in_a_browser(graded, tmp_path):
     page_path = feedback_page(root)
     shot = REPO / "test-artifacts" / "grading" / "feedback-offline.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            context = browser.new_context(viewport={"width": 900, "height": 700}, offline=True)
-            page = context.new_page()
-            remote = []
-            page.on("request", lambda r: remote.append(r.url) if r.url.startswith("http") else None)
-            page.goto(page_path.as_uri())
-            page.wait_for_function("window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0"
-                                   " && document.querySelectorAll('.MathJax').length > 0", timeout=30_000)
-            typeset = page.evaluate("document.querySelectorAll('.MathJax').length")
-            fonts = page.evaluate("[...document.fonts].filter(f => f.status == 'loaded').map(f => f.family)")
-            text = page.evaluate("document.body.innerText")
-            page.locator(".MathJax").first.scroll_into_view_if_needed()
-            page.screenshot(path=str(shot))
-            wrapped = page.evaluate("[...document.querySelectorAll('.output_error pre')]"
-                                    ".every(pre => pre.scrollWidth <= pre.clientWidth + 1)")
-            # The page alone, as nbgrader's exchange hands it out: it asks the CDN instead.
-            alone = tmp_path / page_path.name
-            shutil.copy(page_path, alone)
-            asked = []
-            lone = browser.new_context(offline=True).new_page()
-            lone.on("request", lambda r: asked.append(r.url) if r.url.startswith("http") else None)
-            lone.goto(alone.as_uri())
-            for _ in range(50):
-                if asked:
-                    break
-                lone.wait_for_timeout(100)  # lets Playwright handle the request
-        finally:
-            browser.close()
+    remote, asked = [], []
+    typeset = fonts = text = wrapped = None
+
+    def look():  # on its own thread: the e2e tests may hold a sync Playwright on this one
+        nonlocal typeset, fonts, text, wrapped
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            try:
+                context = browser.new_context(viewport={"width": 900, "height": 700}, offline=True)
+                page = context.new_page()
+                page.on("request", lambda r: remote.append(r.url) if r.url.startswith("http") else None)
+                page.goto(page_path.as_uri())
+                page.wait_for_function("window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0"
+                                       " && document.querySelectorAll('.MathJax').length > 0", timeout=30_000)
+                typeset = page.evaluate("document.querySelectorAll('.MathJax').length")
+                fonts = page.evaluate("[...document.fonts].filter(f => f.status == 'loaded').map(f => f.family)")
+                text = page.evaluate("document.body.innerText")
+                page.locator(".MathJax").first.scroll_into_view_if_needed()
+                page.screenshot(path=str(shot))
+                wrapped = page.evaluate("[...document.querySelectorAll('.output_error pre')]"
+                                        ".every(pre => pre.scrollWidth <= pre.clientWidth + 1)")
+                # The page alone, as nbgrader's exchange hands it out: it asks the CDN instead.
+                alone = tmp_path / page_path.name
+                shutil.copy(page_path, alone)
+                lone = browser.new_context(offline=True).new_page()
+                lone.on("request", lambda r: asked.append(r.url) if r.url.startswith("http") else None)
+                lone.goto(alone.as_uri())
+                for _ in range(50):
+                    if asked:
+                        break
+                    lone.wait_for_timeout(100)  # lets Playwright handle the request
+            finally:
+                browser.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(look).result()
     assert not remote, f"the page asked the internet for {remote}"
     assert typeset >= 3, f"only {typeset} formulas typeset"  # the notebook has three
     assert any(f.startswith("STIXMathJax") for f in fonts), f"MathJax's fonts did not load: {fonts}"
