@@ -18,12 +18,14 @@ only if the check fails, and nothing here prints.
     sample_graphs  the graphs assignment 2's traversals are checked on
     traversal      assignment 2: topological order and backprop
     training       assignment 3: cross-entropy, gradient-descent step, training loop
+    forward        assignment 4: post-order and the forward evaluation of a graph
 
 Instructors: this package ships with the library, so it is not copied into the assignment
 folders and holds no solutions.
 """
 from .report import CheckFailed, is_grading
 from .rules import check_node_used_twice, check_rule, check_rule_at_extremes, check_training, example, train_xor_mlp
+from .forward import check_evaluate, check_post_order, check_trained_mlp, check_unfed_placeholder, trained_mlp
 from .training import check_cross_entropy, check_gradient_descent_step, check_train
 from .traversal import check_backprop, check_topological_order, train_perceptron_with
 
@@ -32,4 +34,5 @@ __all__ = [
     "example", "check_rule", "check_rule_at_extremes", "check_node_used_twice", "train_xor_mlp", "check_training",
     "check_topological_order", "check_backprop", "train_perceptron_with",
     "check_cross_entropy", "check_gradient_descent_step", "check_train",
+    "check_post_order", "check_evaluate", "check_unfed_placeholder", "check_trained_mlp", "trained_mlp",
 ]
