@@ -23,9 +23,9 @@ only if the check fails, and nothing here prints.
 Instructors: this package ships with the library, so it is not copied into the assignment
 folders and holds no solutions.
 """
+from .forward import check_evaluate, check_post_order, check_trained_mlp, check_unfed_placeholder, trained_mlp
 from .report import CheckFailed, is_grading
 from .rules import check_node_used_twice, check_rule, check_rule_at_extremes, check_training, example, train_xor_mlp
-from .forward import check_evaluate, check_post_order, check_trained_mlp, check_unfed_placeholder, trained_mlp
 from .training import check_cross_entropy, check_gradient_descent_step, check_train
 from .traversal import check_backprop, check_topological_order, train_perceptron_with
 
