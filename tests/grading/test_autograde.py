@@ -16,7 +16,7 @@ from .nbgrader_course import NOTEBOOKS, REPO, TEST_CELL_TIMEOUT, nbgrader_in_par
 pytestmark = pytest.mark.grading
 
 A1, A2, A3, A4 = NOTEBOOKS
-FULL_SUBMISSION_SECONDS = 40
+FULL_SUBMISSION_SECONDS = 30
 
 
 def grade_cells(nb):
@@ -211,16 +211,17 @@ def test_forward_engine_mistakes_fail_the_cases_that_expose_them(graded, student
 
 
 @pytest.mark.parametrize("student, cell, says", [
-    ("recursive-order", "test_evaluate_long_chain", "too deep a recursion in your function post_order()"),
-    ("recomputing", "test_evaluate_diamond", "'x' (Mul) was computed 2 times"),
-    ("unchecked-feed", "test_evaluate_unfed_placeholder", "does not say that 'x' needs a value"),
-    ("mutating", "test_evaluate_fed_variable", "your evaluate changed the Variable 'w' (Variable)"),
-    ("own-ops", "test_evaluate_affine", "not computed by the op's forward in the registry"),
+    ("recursive-order", "test_evaluate_long_chain", ("too deep a recursion in your function post_order()",
+                                                     "use a loop with an explicit stack")),
+    ("recomputing", "test_evaluate_diamond", ("'x' (Mul) was computed 2 times", "Hint: go through one post-order")),
+    ("unchecked-feed", "test_evaluate_unfed_placeholder", ("does not say that 'x' needs a value", "Hint:")),
+    ("mutating", "test_evaluate_fed_variable", ("your evaluate changed the Variable 'w' (Variable)", "Hint:")),
+    ("own-ops", "test_evaluate_affine", ("not computed by the op's forward in the registry", "Hint:")),
 ])
 def test_forward_engine_failures_name_the_mistake(graded, student, cell, says):
     [error] = error_outputs(graded, student, A4, {cell})
     text = " ".join(error["evalue"].split())  # lines joined: messages are wrapped
-    assert error["ename"] == "CheckFailed" and says in text and "Hint:" in text, error["evalue"]
+    assert error["ename"] == "CheckFailed" and all(part in text for part in says), error["evalue"]
 
 
 def test_grades_export_and_feedback(graded):
