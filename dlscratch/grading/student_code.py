@@ -104,7 +104,7 @@ def library_unavailable(what, names, fine=FINE_TO_USE):
     def refuse(*args, **kwargs):
         raise CheckFailed(f"your {what} called the library's own version of it. Write it yourself: that is "
                           f"the exercise ({fine}).")
-    owners = (dlscratch, core_autodiff, core_traversal, core_session.Session)
+    owners = (dlscratch, dlscratch.core, core_autodiff, core_traversal, core_session.Session)
     saved = [(owner, name, owner.__dict__[name]) for owner in owners for name in names if name in owner.__dict__]
     for owner, name, _ in saved:
         setattr(owner, name, refuse)
