@@ -18,10 +18,12 @@ only if the check fails, and nothing here prints.
     sample_graphs  the graphs assignment 2's traversals are checked on
     traversal      assignment 2: topological order and backprop
     training       assignment 3: cross-entropy, gradient descent, momentum, Adam, training loops
+    forward        assignment 4: post-order and the forward evaluation of a graph
 
 Instructors: this package ships with the library, so it is not copied into the assignment
 folders and holds no solutions.
 """
+from .forward import check_evaluate, check_post_order, check_trained_mlp, check_unfed_placeholder, trained_mlp
 from .report import CheckFailed, is_grading
 from .rules import check_node_used_twice, check_rule, check_rule_at_extremes, check_training, example, train_xor_mlp
 from .training import (
@@ -40,4 +42,5 @@ __all__ = [
     "check_topological_order", "check_backprop", "train_perceptron_with",
     "check_cross_entropy", "check_gradient_descent_step", "check_momentum_step", "check_adam_step", "check_train",
     "check_train_minibatches",
+    "check_post_order", "check_evaluate", "check_unfed_placeholder", "check_trained_mlp", "trained_mlp",
 ]

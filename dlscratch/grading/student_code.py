@@ -13,6 +13,7 @@ import numpy as np
 import dlscratch
 
 from ..core import autodiff as core_autodiff
+from ..core import session as core_session
 from ..core import traversal as core_traversal
 from .report import CheckFailed
 
@@ -93,28 +94,32 @@ def reject_library_code(fn, what):
                           "the exercise.")
 
 
+FINE_TO_USE = "ds.gradient_rule, ds.OpContext and sessions are fine to use"
+
+
 @contextlib.contextmanager
-def library_unavailable(what, names):
-    """While a student function runs, make the library's own versions of `names` refuse to help."""
+def library_unavailable(what, names, fine=FINE_TO_USE):
+    """While a student function runs, make the library's own versions of `names` refuse to help:
+    functions of the package, or methods of Session ("run", "evaluate_all")."""
     def refuse(*args, **kwargs):
         raise CheckFailed(f"your {what} called the library's own version of it. Write it yourself: that is "
-                          "the exercise (ds.gradient_rule, ds.OpContext and sessions are fine to use).")
-    saved = [(module, name, getattr(module, name)) for module in (dlscratch, core_autodiff, core_traversal)
-             for name in names if hasattr(module, name)]
-    for module, name, _ in saved:
-        setattr(module, name, refuse)
+                          f"the exercise ({fine}).")
+    owners = (dlscratch, dlscratch.core, core_autodiff, core_traversal, core_session.Session)
+    saved = [(owner, name, owner.__dict__[name]) for owner in owners for name in names if name in owner.__dict__]
+    for owner, name, _ in saved:
+        setattr(owner, name, refuse)
     try:
         yield
     finally:
-        for module, name, original in saved:
-            setattr(module, name, original)
+        for owner, name, original in saved:
+            setattr(owner, name, original)
 
 
-def run_student(fn, args, what, description, hint="", refused=()):
+def run_student(fn, args, what, description, hint="", refused=(), fine=FINE_TO_USE):
     """Call the student's `fn(*args)` (their `what`, on `description`) quietly, with the library's
     `refused` functions disabled. Returns (result, seconds, caught warnings)."""
     __tracebackhide__ = True
-    with library_unavailable(what, refused), quietly() as caught, \
+    with library_unavailable(what, refused, fine), quietly() as caught, \
             student_code(f"your {what}, on {description}", hint):
         start = time.perf_counter()
         result = fn(*args)

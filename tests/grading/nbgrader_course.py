@@ -17,7 +17,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-NOTEBOOKS = {"01-backward-passes": "backward_passes", "02-backprop": "backprop", "03-training": "training"}
+NOTEBOOKS = {"01-backward-passes": "backward_passes", "02-backprop": "backprop", "03-training": "training",
+             "04-forward-engine": "forward_engine"}
 
 # Seconds a cell may run in the test course. The repository's config allows 60; the tests
 # use less so that the infinite-loop submission doesn't cost minutes. The slowest graded

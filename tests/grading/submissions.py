@@ -361,3 +361,107 @@ def train_minibatches(step, X, Y, batch_size, epochs, seed=0):
             losses.append(step(X[batch], Y[batch]))
     return losses
 """
+
+
+# --- assignment 4 ------------------------------------------------------------------------------
+
+RECURSIVE_POST_ORDER = """
+# Chapter 1's teaching version: one nested call per level of the graph.
+def post_order(node, visited=None, order=None):
+    if visited is None:
+        visited, order = set(), []
+    for input_node in node.inputs:
+        if input_node not in visited:
+            post_order(input_node, visited, order)
+    visited.add(node)
+    order.append(node)
+    return order
+"""
+
+PRE_ORDER = """
+def post_order(node):
+    # Places each node when it is first reached, before its inputs: pre-order.
+    order, placed, stack = [], set(), [node]
+    while stack:
+        current = stack.pop()
+        if current not in placed:
+            placed.add(current)
+            order.append(current)
+            stack.extend(current.inputs)
+    return order
+"""
+
+RECOMPUTING_EVALUATE = """
+def evaluate(fetches, feed_dict):
+    values = {}
+    for fetch in fetches:
+        for node in post_order(fetch):  # a node shared by two fetches is computed again
+            if node in feed_dict:
+                values[node] = np.asarray(feed_dict[node])
+            elif isinstance(node, ds.Placeholder):
+                raise ds.FeedError(f"placeholder {node.name!r} needs a value in feed_dict")
+            elif isinstance(node, ds.Operation):
+                inputs = [values[x] for x in node.inputs]
+                values[node] = ds.op_class(node.op_type).forward(ds.OpContext(node, inputs), *inputs, **node.attrs)
+            else:
+                values[node] = node.value
+    return values
+"""
+
+UNCHECKED_FEED_EVALUATE = """
+def evaluate(fetches, feed_dict):
+    values = {}
+    for fetch in fetches:
+        for node in post_order(fetch):
+            if node in values:
+                continue
+            if isinstance(node, ds.Placeholder):
+                values[node] = feed_dict.get(node)  # None when it was not fed
+            elif isinstance(node, ds.Operation):
+                inputs = [values[x] for x in node.inputs]
+                values[node] = ds.op_class(node.op_type).forward(ds.OpContext(node, inputs), *inputs, **node.attrs)
+            else:
+                values[node] = feed_dict.get(node, node.value)
+    return values
+"""
+
+MUTATING_EVALUATE = """
+def evaluate(fetches, feed_dict):
+    values = {}
+    for fetch in fetches:
+        for node in post_order(fetch):
+            if node in values:
+                continue
+            if node in feed_dict:
+                node.value = np.asarray(feed_dict[node])  # stored on the node, as TensorSlow does
+                values[node] = node.value
+            elif isinstance(node, ds.Placeholder):
+                raise ds.FeedError(f"placeholder {node.name!r} needs a value in feed_dict")
+            elif isinstance(node, ds.Operation):
+                inputs = [values[x] for x in node.inputs]
+                values[node] = ds.op_class(node.op_type).forward(ds.OpContext(node, inputs), *inputs, **node.attrs)
+            else:
+                values[node] = node.value
+    return values
+"""
+
+OWN_OPS_EVALUATE = """
+OWN_OPS = {"Add": np.add, "Mul": np.multiply, "MatMul": np.matmul, "Neg": np.negative, "Exp": np.exp,
+           "Sigmoid": lambda x: 1 / (1 + np.exp(-x)), "ReduceSum": lambda x, axis=None: np.sum(x, axis=axis)}
+
+def evaluate(fetches, feed_dict):
+    values = {}
+    for fetch in fetches:
+        for node in post_order(fetch):
+            if node in values:
+                continue
+            if node in feed_dict:
+                values[node] = np.asarray(feed_dict[node])
+            elif isinstance(node, ds.Placeholder):
+                raise ds.FeedError(f"placeholder {node.name!r} needs a value in feed_dict")
+            elif isinstance(node, ds.Operation):  # its own table of ops instead of the registry
+                values[node] = OWN_OPS[node.op_type](*[values[x] for x in node.inputs], **node.attrs)
+            else:
+                values[node] = node.value
+    return values
+"""

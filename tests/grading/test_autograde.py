@@ -15,7 +15,7 @@ from .nbgrader_course import NOTEBOOKS, REPO, TEST_CELL_TIMEOUT, nbgrader_in_par
 
 pytestmark = pytest.mark.grading
 
-A1, A2, A3 = NOTEBOOKS
+A1, A2, A3, A4 = NOTEBOOKS
 FULL_SUBMISSION_SECONDS = 30
 
 
@@ -75,6 +75,16 @@ def scenarios(course):
                                        {"momentum_step": s.FORGETFUL_MOMENTUM, "adam_step": s.UNCORRECTED_ADAM})}
     plan["unshuffled"] = {A3: sub(A3, {"test_train_minibatches", "test_train_minibatches_hidden"},
                                   {"train_minibatches": s.UNSHUFFLED_MINIBATCHES})}
+    every_evaluate_cell = {c for c in grade_cells(rel[A4]) if c.startswith("test_evaluate") or c == "test_trained_mlp"}
+    plan["recursive-order"] = {A4: sub(A4, {"test_post_order_hidden", "test_evaluate_long_chain"},
+                                       {"post_order": s.RECURSIVE_POST_ORDER})}
+    plan["recomputing"] = {A4: sub(A4, {"test_evaluate_diamond", "test_evaluate_hidden", "test_trained_mlp"},
+                                   {"evaluate": s.RECOMPUTING_EVALUATE})}
+    plan["unchecked-feed"] = {A4: sub(A4, {"test_evaluate_unfed_placeholder"},
+                                      {"evaluate": s.UNCHECKED_FEED_EVALUATE})}
+    plan["mutating"] = {A4: sub(A4, {"test_evaluate_fed_variable"}, {"evaluate": s.MUTATING_EVALUATE})}
+    plan["own-ops"] = {A4: sub(A4, every_evaluate_cell - {"test_evaluate_unfed_placeholder"},
+                               {"evaluate": s.OWN_OPS_EVALUATE})}
     return plan
 
 
@@ -126,7 +136,7 @@ def assert_scores(graded, student, assignment, fails=None):
 def test_grading_one_full_submission_is_fast(graded):
     report = REPO / "test-artifacts" / "grading" / "timing.json"
     report.parent.mkdir(parents=True, exist_ok=True)
-    timing = {"seconds to autograde one full submission (3 notebooks)": round(graded.seconds, 1)}
+    timing = {f"seconds to autograde one full submission ({len(NOTEBOOKS)} notebooks)": round(graded.seconds, 1)}
     report.write_text(json.dumps(timing) + "\n")
     assert graded.seconds < FULL_SUBMISSION_SECONDS, f"grading one full submission took {graded.seconds:.1f} s"
 
@@ -233,6 +243,25 @@ def test_training_mistakes_cost_only_their_part(graded, student):
     assert_scores(graded, student, A3)
 
 
+@pytest.mark.parametrize("student", ["recursive-order", "recomputing", "unchecked-feed", "mutating", "own-ops"])
+def test_forward_engine_mistakes_fail_the_cases_that_expose_them(graded, student):
+    assert_scores(graded, student, A4)
+
+
+@pytest.mark.parametrize("student, cell, says", [
+    ("recursive-order", "test_evaluate_long_chain", ("too deep a recursion in your function post_order()",
+                                                     "use a loop with an explicit stack")),
+    ("recomputing", "test_evaluate_diamond", ("'x' (Mul) was computed 2 times", "Hint: go through one post-order")),
+    ("unchecked-feed", "test_evaluate_unfed_placeholder", ("does not say that 'x' needs a value", "Hint:")),
+    ("mutating", "test_evaluate_fed_variable", ("your evaluate changed the Variable 'w' (Variable)", "Hint:")),
+    ("own-ops", "test_evaluate_affine", ("not computed by the op's forward in the registry", "Hint:")),
+])
+def test_forward_engine_failures_name_the_mistake(graded, student, cell, says):
+    [error] = error_outputs(graded, student, A4, {cell})
+    text = " ".join(error["evalue"].split())  # lines joined: messages are wrapped
+    assert error["ename"] == "CheckFailed" and all(part in text for part in says), error["evalue"]
+
+
 def test_grades_export_and_feedback(graded):
     """The instructor's last two steps (solutions/README.md): grades to CSV, feedback to HTML."""
     course = graded.courses["full"]
@@ -240,7 +269,8 @@ def test_grades_export_and_feedback(graded):
                          [course.root] * 2)  # both only read the gradebook
     rows = list(csv.DictReader((course.root / "grades.csv").open()))
     full = {r["assignment"]: float(r["score"]) for r in rows if r["student_id"] == "full"}
-    assert full == {"01-backward-passes": 35.0, "02-backprop": 12.0, "03-training": 18.0}, full
+    assert full == {"01-backward-passes": 35.0, "02-backprop": 12.0, "03-training": 18.0,
+                    "04-forward-engine": 13.0}, full
     for a, nb in NOTEBOOKS.items():
         assert (course.root / "feedback" / "full" / a / f"{nb}.html").is_file()
 

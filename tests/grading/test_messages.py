@@ -56,7 +56,8 @@ def test_a_train_loop_that_steps_every_node_is_told_to_ask_for_the_variables_gra
 
 LONGEST_LINE = 80  # `nbgrader validate` cuts lines at the terminal's width (about 88 characters)
 SOURCE = Path(__file__).resolve().parents[2] / "solutions"
-NOTEBOOK_FILES = {"01-backward-passes": "backward_passes", "02-backprop": "backprop", "03-training": "training"}
+NOTEBOOK_FILES = {"01-backward-passes": "backward_passes", "02-backprop": "backprop", "03-training": "training",
+                  "04-forward-engine": "forward_engine"}
 
 
 def _mistakes():
@@ -76,6 +77,10 @@ def _mistakes():
     yield "03-training", {"gradient_descent_step": s.IN_PLACE_STEP}
     for code in (s.EVERY_NODE_TRAIN, s.ASCENDING_TRAIN):
         yield "03-training", {"train": code}
+    for code in (s.RECURSIVE_POST_ORDER, s.PRE_ORDER):
+        yield "04-forward-engine", {"post_order": code}
+    for code in (s.RECOMPUTING_EVALUATE, s.UNCHECKED_FEED_EVALUATE, s.MUTATING_EVALUATE, s.OWN_OPS_EVALUATE):
+        yield "04-forward-engine", {"evaluate": code}
     stub = "def {name}(*args, **kwargs):\n    raise NotImplementedError()\n"
     for assignment in NOTEBOOK_FILES:
         nb = json.loads((SOURCE / assignment / f"{NOTEBOOK_FILES[assignment]}.ipynb").read_text())
