@@ -42,6 +42,12 @@ def _shape(shape):
     return None if shape is None else [None if d is None else int(d) for d in shape]
 
 
+def _ordered(nodes):
+    """Whether each of `nodes` comes after those of its inputs that are in the list."""
+    position = {n: i for i, n in enumerate(nodes)}
+    return all(position.get(x, -1) < i for i, n in enumerate(nodes) for x in n.inputs)
+
+
 class GraphWriter:
     """The grader's side: nodes to ids (describing their graphs into `arrays` as they come), ids back to nodes."""
 
@@ -63,8 +69,19 @@ class GraphWriter:
 
     def order(self, items):
         if any(isinstance(k, Node) for k, _ in items):
-            self.rng.shuffle(items)
+            order = self._scramble([k for k, _ in items])
+            values = dict(items)
+            items = [(k, values[k]) for k in order]
         return items
+
+    def _scramble(self, nodes):
+        """`nodes` in a random order that is neither a topological order nor its reverse (where one exists:
+        a graph of one edge has no other), so that no order a student could borrow is left by chance."""
+        for _ in range(64):
+            self.rng.shuffle(nodes)
+            if not (_ordered(nodes) or _ordered(nodes[::-1])):
+                break
+        return nodes
 
     def make_dict(self, pairs, run):
         return dict(pairs)
@@ -81,9 +98,10 @@ class GraphWriter:
             seen.add(n)
             new.append(n)
             todo.extend(x for x in n.inputs if x not in seen and x not in self.ids)
-        self.rng.shuffle(new)
-        ids = self.rng.sample(range(len(self.nodes), len(self.nodes) + len(new)), len(new))
-        for n, i in zip(new, ids):
+        by_id = self._scramble(list(new))  # the order of the ids, and then of graph.nodes: neither says anything
+        ids = dict(zip(by_id, range(len(self.nodes), len(self.nodes) + len(new))))
+        new = self._scramble(new)
+        for n, i in ((n, ids[n]) for n in new):
             self.ids[n], self.nodes[i] = i, n
         for n in new:
             self.descriptions.append(self._description(n, graph))
