@@ -74,12 +74,14 @@ class GraphWriter:
             items = [(k, values[k]) for k in order]
         return items
 
-    def _scramble(self, nodes):
-        """`nodes` in a random order that is neither a topological order nor its reverse (where one exists:
-        a graph of one edge has no other), so that no order a student could borrow is left by chance."""
+    def _scramble(self, nodes, behind=None):
+        """`nodes` in a random order that is neither a topological order nor its reverse, also when only the
+        nodes `behind` the node asked about are kept (where such an order exists: a graph of one edge has
+        no other), so that no order a student could borrow is left by chance."""
         for _ in range(64):
             self.rng.shuffle(nodes)
-            if not (_ordered(nodes) or _ordered(nodes[::-1])):
+            kept = nodes if behind is None else [n for n in nodes if n in behind]
+            if not any(_ordered(order) for order in (nodes, nodes[::-1], kept, kept[::-1])):
                 break
         return nodes
 
@@ -98,9 +100,15 @@ class GraphWriter:
             seen.add(n)
             new.append(n)
             todo.extend(x for x in n.inputs if x not in seen and x not in self.ids)
-        by_id = self._scramble(list(new))  # the order of the ids, and then of graph.nodes: neither says anything
+        behind, todo = set(), [node]  # the nodes `node` depends on (the loss's, usually)
+        while todo:
+            n = todo.pop()
+            if n not in behind:
+                behind.add(n)
+                todo.extend(n.inputs)
+        by_id = self._scramble(list(new), behind)  # the order of the ids, then of graph.nodes: neither says anything
         ids = dict(zip(by_id, range(len(self.nodes), len(self.nodes) + len(new))))
-        new = self._scramble(new)
+        new = self._scramble(new, behind)
         for n, i in ((n, ids[n]) for n in new):
             self.ids[n], self.nodes[i] = i, n
         for n in new:
