@@ -1,10 +1,11 @@
-"""The library as the sandbox sees it: every reference answer replaced by a refusal.
+"""The library as the sandbox sees it: every reference answer to the assignment replaced by a refusal.
 
-A copy of the dlscratch package is made with the bodies of the functions below replaced
-by `raise ReferenceUnavailable(...)`. In the bubblewrap sandbox this copy is the only
-dlscratch there is (the real package, its source files included, is not in the sandbox's
-view of the filesystem), so no alias, call, captured reference, reload or reading of the
-source can reach the library's own gradient rules while the student's code runs.
+A copy of the dlscratch package is made with the bodies of the functions of the assignment's
+profile (PROFILES below) replaced by `raise ReferenceUnavailable(...)`. In the bubblewrap
+sandbox this copy is the only dlscratch there is (the real package, its source files
+included, is not in the sandbox's view of the filesystem), so no alias, call, captured
+reference, reload or reading of the source can reach the library's own answers (assignment 1:
+the gradient rules; assignment 2: the traversal and backprop) while the student's code runs.
 """
 import ast
 import os
