@@ -9,12 +9,12 @@ import textwrap
 
 from .hostile import code
 
-ORDER = {"test_topological_order", "test_topological_order_hidden"}
-BACKPROP = {"test_backprop_chain", "test_backprop_diamond", "test_backprop_skip_connection",
-            "test_backprop_dead_branch", "test_backprop_long_chain", "test_backprop_hidden",
-            "test_training_with_your_backprop"}
-EVERYTHING = ORDER | BACKPROP
-POINTS = 12
+# The test cells of the release (as of this writing; cases() takes the real list, so a test cell
+# added to the notebook is counted where it belongs: the order's cells are named for it, and every
+# other test cell uses backprop).
+TEST_CELLS = {"test_topological_order", "test_topological_order_hidden", "test_backprop_chain",
+              "test_backprop_diamond", "test_backprop_skip_connection", "test_backprop_dead_branch",
+              "test_backprop_long_chain", "test_backprop_hidden", "test_training_with_your_backprop"}
 
 
 def order(body):
@@ -51,8 +51,11 @@ HONEST_HELPERS = code("""
 """)
 
 
-def cases(course_root):
+def cases(course_root, test_cells=TEST_CELLS):
     """{student: (answers, changes, cells that must score 0)}; `changes` are submission() keyword arguments."""
+    order_cells = {c for c in test_cells if c.startswith("test_topological_order")}
+    backprop_cells = set(test_cells) - order_cells  # the solution's backprop uses the student's order
+    every_cell = set(test_cells)
     solutions_file = f"{course_root}/solutions/02-backprop/backprop.ipynb"
     return {
         # honest, and the same shape as the attacks: own helper cell, a magic, prints, warnings, a scratch file
@@ -74,9 +77,9 @@ def cases(course_root):
                    {"insert_after": {"setup": HONEST_HELPERS}}, set()),
         # reusing the library's traversal
         "captured-order": ({"topological_order": "library_order = ds.topological_order\n"
-                            + order("return library_order([loss])")}, {}, EVERYTHING),
+                            + order("return library_order([loss])")}, {}, every_cell),
         "session-order": ({"topological_order": order("return list(ds.Session(loss.graph).evaluate_all(loss))")},
-                          {}, EVERYTHING),
+                          {}, every_cell),
         "creation-order": ({"topological_order": order("""
                                 behind, stack = set(), [loss]
                                 while stack:  # which nodes: a walk; in what order: the graph's own list
@@ -85,10 +88,10 @@ def cases(course_root):
                                         behind.add(node)
                                         stack.extend(node.inputs)
                                 return [node for node in loss.graph.nodes if node in behind]""")},
-                           {}, EVERYTHING),
+                           {}, every_cell),
         "captured-backprop": ({"backprop": "from dlscratch.core import autodiff\nlibrary_backprop = autodiff.backprop\n"
-                               + backprop("return library_backprop(loss, values)")}, {}, BACKPROP),
-        "alias-backprop": ({"backprop": "backprop = ds.backprop\n"}, {}, BACKPROP),
+                               + backprop("return library_backprop(loss, values)")}, {}, backprop_cells),
+        "alias-backprop": ({"backprop": "backprop = ds.backprop\n"}, {}, backprop_cells),
         "values-order": ({"backprop": backprop("""
                               grads = {loss: np.ones_like(values[loss])}
                               for node in reversed(list(values)):  # the forward pass's order, reversed
@@ -98,7 +101,7 @@ def cases(course_root):
                                       rule = ds.gradient_rule(node.op_type)
                                       for x, g in zip(node.inputs, rule(ctx, grads[node])):
                                           grads[x] = grads[x] + g if x in grads else g
-                              return grads""")}, {}, BACKPROP),
+                              return grads""")}, {}, backprop_cells),
         # tampering with the judge (each with a wrong backprop the tampering is meant to hide)
         "patched-checks": ({"backprop": OVERWRITING + code("""
                                 import dlscratch.grading.traversal as traversal
@@ -115,10 +118,10 @@ def cases(course_root):
                                  for cell in source["cells"]:
                                      if "def backprop" in "".join(cell["source"]):
                                          exec("".join(cell["source"]))
-                             """)}, {}, BACKPROP),
+                             """)}, {}, backprop_cells),
         # exits and loops
         "exit-in-answer-cell": ({"backprop": OVERWRITING.replace("grads[x] = g", "grads[x] = grads[x] + g if x in "
                                                                                   "grads else g")
-                                 + "import os\nos._exit(1)\n"}, {}, BACKPROP),
-        "loop-in-answer-cell": ({"topological_order": "while True:\n    pass\n"}, {}, EVERYTHING),
+                                 + "import os\nos._exit(1)\n"}, {}, backprop_cells),
+        "loop-in-answer-cell": ({"topological_order": "while True:\n    pass\n"}, {}, every_cell),
     }

@@ -1,7 +1,7 @@
 """Hostile and unusual submissions of assignment 2, graded with real `nbgrader autograde` the isolated way.
 
 Each case (hostile_backprop.py) must lose exactly the points of the part it did not earn, scores read
-through the gradebook; an honest submission of the same shape keeps all 12. Graded in two nbgrader
+through the gradebook; an honest submission of the same shape keeps every point. Graded in two nbgrader
 runs side by side, each in its own copy of the course.
 """
 import pytest
@@ -37,10 +37,11 @@ def graded(course, tmp_path_factory):
     shards = [course.copy(tmp_path_factory.mktemp("hostile-backprop")) for _ in range(2)]
     solved = s.solutions(course.source(A2))
     release = course.release(A2)
+    test_cells = {s.grade_id(c) for c in release["cells"] if c["metadata"].get("nbgrader", {}).get("grade")}
     courses, fails = {}, {}
     for i, student in enumerate(STUDENTS):
         shard = shards[i % 2]
-        answers, changes, fails[student] = cases.cases(shard.root)[student]
+        answers, changes, fails[student] = cases.cases(shard.root, test_cells)[student]
         shard.submit(student, A2, hostile.build(release, solved, answers, changes))
         courses[student] = shard
     nbgrader_in_parallel([("autograde", A2, "--force")] * 2, [shard.root for shard in shards])
@@ -59,7 +60,7 @@ def test_each_case_loses_exactly_the_points_it_did_not_earn(graded, student):
 
 def test_the_honest_submission_keeps_full_marks(graded):
     scores = graded.scores("honest")
-    assert sum(score for score, _ in scores.values()) == cases.POINTS == sum(top for _, top in scores.values())
+    assert sum(score for score, _ in scores.values()) == sum(top for _, top in scores.values()) >= 12
 
 
 @pytest.mark.parametrize("student, cell, text", [
