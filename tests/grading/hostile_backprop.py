@@ -78,6 +78,7 @@ def cases(course_root, test_cells=TEST_CELLS):
         # reusing the library's traversal
         "captured-order": ({"topological_order": "library_order = ds.topological_order\n"
                             + order("return library_order([loss])")}, {}, every_cell),
+        "calls-order": ({"topological_order": order("return ds.topological_order([loss])")}, {}, every_cell),
         "session-order": ({"topological_order": order("return list(ds.Session(loss.graph).evaluate_all(loss))")},
                           {}, every_cell),
         "creation-order": ({"topological_order": order("""

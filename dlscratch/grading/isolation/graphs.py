@@ -76,12 +76,15 @@ class GraphWriter:
 
     def _scramble(self, nodes, behind=None):
         """`nodes` in a random order that is neither a topological order nor its reverse, also when only the
-        nodes `behind` the node asked about are kept (where such an order exists: a graph of one edge has
-        no other), so that no order a student could borrow is left by chance."""
+        nodes `behind` the node asked about are kept, or only the ops (a backprop skips the leaves), or
+        both (where such an order exists: a graph of one edge has no other). So no order a student
+        could borrow is left by chance."""
         for _ in range(64):
             self.rng.shuffle(nodes)
             kept = nodes if behind is None else [n for n in nodes if n in behind]
-            if not any(_ordered(order) for order in (nodes, nodes[::-1], kept, kept[::-1])):
+            orders = (nodes, kept, [n for n in nodes if isinstance(n, Operation)],
+                      [n for n in kept if isinstance(n, Operation)])
+            if not any(_ordered(order) or _ordered(order[::-1]) for order in orders):
                 break
         return nodes
 
