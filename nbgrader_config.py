@@ -82,6 +82,6 @@ c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKern
                                       OverwriteCells, CheckCellMetadata]
 c.Autograde.autograde_preprocessors = [IsolatedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
-c.IsolatedExecute.assignments = ["01-backward-passes"]
+c.IsolatedExecute.assignments = ["01-backward-passes", "02-backprop"]
 c.IsolatedExecute.sandbox = "auto"  # "bwrap" to refuse grading without the sandbox
 # --- end of isolated grading ------------------------------------------------------------------

@@ -5,6 +5,7 @@ Started by `sandbox.Child` inside the sandbox with the library's reference answe
 
     {"op": "run", "index": i, "source": code}   run one of the student's cells
     {"op": "call", "name": f, "args": [...], "kwargs": {...}}   call f; answer with its value
+        (with "graph": [...] when the arguments hold graph nodes: graphs.py rebuilds them)
 
 Whatever happens here is the student's business: the grader trusts none of it, checks
 the form of every answer, and decides pass or fail on its own side.
@@ -96,14 +97,18 @@ def main(rfd, wfd):
                 exec(compile(source, filename, "exec"), namespace)
                 reply["names"] = _names(namespace)
             elif request["op"] == "call":
-                args = decode(request["args"], arrays, Context)
-                kwargs = decode(request["kwargs"], arrays, Context)
+                nodes = None
+                if request.get("graph"):  # the arguments hold graph nodes: rebuild their graphs here
+                    from .graphs import GraphReader
+                    nodes = GraphReader(request["graph"], arrays)
+                args = decode(request["args"], arrays, Context, nodes=nodes)
+                kwargs = decode(request["kwargs"], arrays, Context, nodes=nodes)
                 before = [a.copy() for a in arrays]
                 function = namespace.get(request["name"])
                 if not callable(function):
                     raise NameError(f"name {request['name']!r} is not defined")
                 value = function(*args, **kwargs)
-                reply["value"] = encode(value, out)
+                reply["value"] = encode(value, out, nodes=nodes)
                 # Arrays the call changed in place go back too: the grader checks for that mistake.
                 reply["changed"] = [[i, encode(a, out)] for i, (a, b) in enumerate(zip(arrays, before))
                                     if a.flags.writeable and not _same(a, b)]

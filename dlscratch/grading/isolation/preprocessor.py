@@ -33,9 +33,10 @@ from traitlets import Enum, Integer, List, Unicode
 
 from ...core.registry import OpContext
 from .. import rule_case
+from .graphs import GraphWriter
 from .protocol import ProtocolError, Timeout, decode, encode
 from .sandbox import FALLBACK_WARNING, Child, ChildDied, Limits, bwrap_available
-from .strip import make_stripped_library
+from .strip import make_stripped_library, profile_for
 
 CELL_CALLS_FACTOR = 10  # a test cell may spend this many cell timeouts in the student's code, in all its calls
 DELETED = "This test cell was deleted from the submission; nbgrader put it back, so it scores 0."
@@ -166,8 +167,11 @@ class IsolatedRun:
         if self.child is None or not self.child.alive:
             self._start_child()
         arrays = []
-        header = {"op": "call", "name": name, "args": encode(tuple(args), arrays, OpContext),
-                  "kwargs": encode(dict(kwargs), arrays, OpContext)}
+        nodes = GraphWriter(arrays)  # graph nodes cross as ids, their graphs as data (graphs.py)
+        header = {"op": "call", "name": name, "args": encode(tuple(args), arrays, OpContext, nodes=nodes),
+                  "kwargs": encode(dict(kwargs), arrays, OpContext, nodes=nodes)}
+        if nodes.descriptions:
+            header["graph"] = nodes.descriptions
         deadline = time.monotonic() + self.timeout  # each call of the student's code gets the cell timeout
         try:
             reply, answer = self.child.request(header, arrays, deadline)
@@ -186,7 +190,7 @@ class IsolatedRun:
         if not reply.get("ok"):
             raise _student_exception(reply.get("error") or {}, self.sources)
         try:
-            value = decode(reply.get("value"), answer)
+            value = decode(reply.get("value"), answer, nodes=nodes)
             for i, changed in reply.get("changed", []):  # in-place changes, as the kernel would have seen them
                 original, new = arrays[int(i)], decode(changed, answer)
                 if hasattr(original, "flags") and original.flags.writeable and original.shape == new.shape:
@@ -295,7 +299,7 @@ class IsolatedExecute(Execute):
     """nbgrader's Execute, except that for `assignments` the student's code runs sandboxed
     and the test cells run in the grader's process (see this module's docstring)."""
 
-    assignments = List(Unicode(), default_value=["01-backward-passes"],
+    assignments = List(Unicode(), default_value=["01-backward-passes", "02-backprop"],
                        help="Assignments graded the isolated way; the others run in the kernel.").tag(config=True)
     sandbox = Enum(["auto", "bwrap", "subprocess"], default_value="auto",
                    help="bwrap: bubblewrap, or fail. subprocess: no sandbox, resource limits only (announced "
@@ -305,15 +309,18 @@ class IsolatedExecute(Execute):
     process_limit = Integer(16, help="Processes the sandbox's user may have.").tag(config=True)
     file_size_limit = Integer(16 * 2 ** 20, help="Largest file the student's code may write.").tag(config=True)
 
-    _library = None
+    _libraries = {}  # assignment -> the stripped copy of the library its sandbox sees (strip.PROFILES)
+    _library = None  # the one in use
     _mode = None
 
     def preprocess(self, nb, resources):
-        if resources["nbgrader"]["assignment"] not in self.assignments:
+        assignment = resources["nbgrader"]["assignment"]
+        if assignment not in self.assignments:
             return super().preprocess(nb, resources)
-        if IsolatedExecute._library is None:
-            IsolatedExecute._library = make_stripped_library()
-            atexit.register(shutil.rmtree, IsolatedExecute._library, ignore_errors=True)
+        if assignment not in IsolatedExecute._libraries:
+            library = IsolatedExecute._libraries[assignment] = make_stripped_library(profile=profile_for(assignment))
+            atexit.register(shutil.rmtree, library, ignore_errors=True)
+        IsolatedExecute._library = IsolatedExecute._libraries[assignment]
         self.mode()
         nb = IsolatedRun(self, nb, resources).run()
         return nb, resources

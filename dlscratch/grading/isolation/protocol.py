@@ -12,6 +12,8 @@ and .npy's own header parsing doubled their cost.) Values nest as JSON trees:
     numpy array or scalar            {"t": "array", "i": index, "scalar": bool}
     tuple, list, dict (str keys)     {"t": "tuple" | "list" | "dict", "v": ...}
     a gradient rule's ctx            {"t": "ctx", ...}: its op type, inputs, output, attrs, needs
+    a graph node                     {"t": "node", "id": int}: its graph crosses as data (graphs.py)
+    a dict with other keys           {"t": "pairs", "v": [[key, value], ...], "run": bool}
     anything else                    {"t": "opaque", "type": its type's name}: no value at all
 
 This module needs numpy and the standard library only: the sandbox imports it too.
@@ -127,8 +129,9 @@ def opaque(type_name):
     return type(name, (Opaque,), {})(name)
 
 
-def encode(value, arrays, context_type=None, depth=0):
-    """`value` as a JSON tree; its arrays are appended to `arrays`."""
+def encode(value, arrays, context_type=None, depth=0, nodes=None):
+    """`value` as a JSON tree; its arrays are appended to `arrays`. `nodes` (graphs.GraphWriter or
+    GraphReader) turns graph nodes into ids; without it a node is opaque."""
     if depth > MAX_DEPTH:
         return {"t": "opaque", "type": "deeply nested value"}
     if value is None or isinstance(value, (bool, int, str)) and type(value) in (bool, int, str):
@@ -137,6 +140,10 @@ def encode(value, arrays, context_type=None, depth=0):
         return value
     if type(value) is float:
         return {"t": "float", "v": value.hex()}
+    if nodes is not None:
+        tree = nodes.encode_node(value)
+        if tree is not None:
+            return tree
     if context_type is not None and isinstance(value, context_type):
         return {"t": "ctx", "op_type": value.node.op_type,
                 "inputs": encode(tuple(value.inputs), arrays, None, depth + 1),
@@ -153,13 +160,19 @@ def encode(value, arrays, context_type=None, depth=0):
             tree["readonly"] = True
         return tree
     if type(value) in (tuple, list):
-        return {"t": type(value).__name__, "v": [encode(v, arrays, context_type, depth + 1) for v in value]}
+        return {"t": type(value).__name__, "v": [encode(v, arrays, context_type, depth + 1, nodes) for v in value]}
     if type(value) is dict and all(type(k) is str for k in value):
-        return {"t": "dict", "v": {k: encode(v, arrays, context_type, depth + 1) for k, v in value.items()}}
+        return {"t": "dict", "v": {k: encode(v, arrays, context_type, depth + 1, nodes) for k, v in value.items()}}
+    if isinstance(value, dict):  # e.g. {node: value}; in an order that says nothing (GraphWriter.order)
+        items = list(value.items())
+        items = nodes.order(items) if nodes is not None else items
+        return {"t": "pairs", "run": hasattr(value, "contexts"),
+                "v": [[encode(k, arrays, context_type, depth + 1, nodes), encode(v, arrays, context_type, depth + 1,
+                                                                                  nodes)] for k, v in items]}
     return {"t": "opaque", "type": type(value).__name__}
 
 
-def decode(tree, arrays, make_context=None, depth=0):
+def decode(tree, arrays, make_context=None, depth=0, nodes=None):
     """The value a JSON tree stands for. Raises ProtocolError on anything unexpected."""
     if depth > MAX_DEPTH:
         raise ProtocolError("too deeply nested")
@@ -179,10 +192,25 @@ def decode(tree, arrays, make_context=None, depth=0):
             a.flags.writeable = False
         return a[()] if tree.get("scalar") else a
     if kind in ("tuple", "list"):
-        items = [decode(v, arrays, make_context, depth + 1) for v in tree["v"]]
+        items = [decode(v, arrays, make_context, depth + 1, nodes) for v in tree["v"]]
         return tuple(items) if kind == "tuple" else items
     if kind == "dict":
-        return {str(k): decode(v, arrays, make_context, depth + 1) for k, v in dict(tree["v"]).items()}
+        return {str(k): decode(v, arrays, make_context, depth + 1, nodes) for k, v in dict(tree["v"]).items()}
+    if kind == "pairs":
+        pairs = []
+        for pair in tree["v"]:
+            key, value = pair
+            key = decode(key, arrays, make_context, depth + 1, nodes)
+            try:
+                hash(key)
+            except TypeError:
+                raise ProtocolError(f"a dict key that cannot be a key: {type(key).__name__}") from None
+            pairs.append((key, decode(value, arrays, make_context, depth + 1, nodes)))
+        return nodes.make_dict(pairs, bool(tree.get("run"))) if nodes is not None else dict(pairs)
+    if kind == "node":
+        if nodes is None or type(tree.get("id")) is not int:
+            return opaque("node")
+        return nodes.decode_node(tree["id"])
     if kind == "ctx" and make_context is not None:
         return make_context(str(tree["op_type"]), *(decode(tree[k], arrays, None, depth + 1)
                                                     for k in ("inputs", "output", "attrs", "needs")))

@@ -1,10 +1,11 @@
-"""The library as the sandbox sees it: every reference answer replaced by a refusal.
+"""The library as the sandbox sees it: every reference answer to the assignment replaced by a refusal.
 
-A copy of the dlscratch package is made with the bodies of the functions below replaced
-by `raise ReferenceUnavailable(...)`. In the bubblewrap sandbox this copy is the only
-dlscratch there is (the real package, its source files included, is not in the sandbox's
-view of the filesystem), so no alias, call, captured reference, reload or reading of the
-source can reach the library's own gradient rules while the student's code runs.
+A copy of the dlscratch package is made with the bodies of the functions of the assignment's
+profile (PROFILES below) replaced by `raise ReferenceUnavailable(...)`. In the bubblewrap
+sandbox this copy is the only dlscratch there is (the real package, its source files
+included, is not in the sandbox's view of the filesystem), so no alias, call, captured
+reference, reload or reading of the source can reach the library's own answers (assignment 1:
+the gradient rules; assignment 2: the traversal and backprop) while the student's code runs.
 """
 import ast
 import os
@@ -13,15 +14,41 @@ import tempfile
 
 import dlscratch
 
-# file (relative to the package) -> names of functions whose bodies are removed;
-# "*" strips every function in the file. `backward` is stripped in every class of every file.
-STRIPPED = {
+# What each isolated assignment must not find in the library: file (relative to the package) ->
+# names of functions whose bodies are removed ("*": every function in the file). With `backward`
+# in the set of "*classes*", every op class's `backward` in every file is removed too.
+RULES = {  # assignment 1: the students write the gradient rules, so no rule of the library's is left
+    "*classes*": {"backward"},
     "core/registry.py": {"unbroadcast"},
     "core/ops.py": {"_expand_reduced"},
     "core/autodiff.py": {"backprop", "_backward_order", "_call_rule", "gradients", "compute_gradients"},
     "gradcheck.py": {"numerical_gradient", "check_gradients", "check_op_gradient"},
     "train.py": {"minimize", "apply_gradients", "updated"},
 }
+TRAVERSAL = {  # assignment 2: the rules are given; the traversal and backprop are the exercise. Without
+    # topological_order the Session cannot run either: a forward pass runs its ops in a topological
+    # order, which a student could record. (The graphs the tests send are rebuilt with nodes, ids and
+    # dict entries in a random order, so creation order gives nothing away: graphs.py.)
+    "core/traversal.py": {"topological_order"},
+    "core/autodiff.py": {"backprop", "_backward_order", "_call_rule", "gradients", "compute_gradients"},
+    "gradcheck.py": {"numerical_gradient", "check_gradients", "check_op_gradient"},
+    "train.py": {"minimize", "apply_gradients", "updated"},
+}
+PROFILES = {"01-backward-passes": RULES, "02-backprop": TRAVERSAL}
+
+
+def profile_for(assignment):
+    """What the sandbox's library lacks for `assignment`: its own profile, or everything any profile strips."""
+    if assignment in PROFILES:
+        return PROFILES[assignment]
+    union = {}
+    for profile in PROFILES.values():
+        for key, names in profile.items():
+            union[key] = union.get(key, set()) | names
+    return union
+
+
+STRIPPED = RULES  # the profile of assignment 1 (kept under its old name)
 
 _EXCEPTION = '''
 class ReferenceUnavailable(RuntimeError):
@@ -30,8 +57,8 @@ class ReferenceUnavailable(RuntimeError):
 
 
 class _Strip(ast.NodeTransformer):
-    def __init__(self, names):
-        self.names, self.classes, self.stripped = names, [], []
+    def __init__(self, names, class_names=frozenset({"backward"})):
+        self.names, self.class_names, self.classes, self.stripped = names, class_names, [], []
 
     def visit_ClassDef(self, node):
         self.classes.append(node.name)
@@ -40,7 +67,7 @@ class _Strip(ast.NodeTransformer):
         return node
 
     def visit_FunctionDef(self, node):
-        if (node.name == "backward" and self.classes) or node.name in self.names or "*" in self.names:
+        if (node.name in self.class_names and self.classes) or node.name in self.names or "*" in self.names:
             what = ".".join([*self.classes, node.name])
             message = (f"dlscratch's own {what} is not available\n"
                        "while your work is graded. Write your own:\nthat is the exercise.")
@@ -52,10 +79,11 @@ class _Strip(ast.NodeTransformer):
         return node
 
 
-def stripped_source(source, relative):
-    """`source` (a module of the package at `relative`) with its reference answers removed."""
+def stripped_source(source, relative, profile=None):
+    """`source` (a module of the package at `relative`) with the reference answers of `profile` removed."""
+    profile = RULES if profile is None else profile
     tree = ast.parse(source)
-    stripper = _Strip(STRIPPED.get(relative, set()))
+    stripper = _Strip(profile.get(relative, set()), profile.get("*classes*", set()))
     tree = stripper.visit(tree)
     if not stripper.stripped:
         return source
@@ -67,8 +95,9 @@ def stripped_source(source, relative):
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
-def make_stripped_library(folder=None):
-    """Write the stripped copy of the package into `folder` (a new temporary folder by default),
+def make_stripped_library(folder=None, profile=None):
+    """Write the copy of the package stripped of `profile` (default: RULES, assignment 1's) into `folder`
+    (a new temporary folder by default),
     readable by everyone (the sandbox runs as nobody). Returns the folder to put on sys.path."""
     folder = folder or tempfile.mkdtemp(prefix="dlscratch-sandbox-lib-")
     source_root = os.path.dirname(os.path.abspath(dlscratch.__file__))
@@ -82,7 +111,7 @@ def make_stripped_library(folder=None):
             target = os.path.join(target_root, relative)
             if name.endswith(".py"):
                 with open(os.path.join(here, name), encoding="utf-8") as f:
-                    text = stripped_source(f.read(), relative)
+                    text = stripped_source(f.read(), relative, profile)
                 with open(target, "w", encoding="utf-8") as f:
                     f.write(text)
             elif not name.endswith((".pyc", ".pyo")):
