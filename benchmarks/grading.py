@@ -57,10 +57,7 @@ def mix(assignment):
                     ("mistake", "ascending train", {"answers": {"train": s.ASCENDING_TRAIN}})]
         hostile = [("hostile", "os._exit", {"insert_after": {"cross_entropy": EXIT}})]
     # about half correct, then the mistakes and the hostile ones, interleaved
-    cycle = []
-    for i, item in enumerate(mistakes + hostile):
-        cycle += [correct, item]
-    return cycle
+    return [x for item in mistakes + hostile for x in (correct, item)]
 
 
 def make_course(root, students, assignments=tuple(NOTEBOOKS), timeout=TIMEOUT):

@@ -139,8 +139,8 @@ class ProgressBar:
 
     def close(self):
         self.bar.close()
-        if self.bar.disable:  # no bar was shown: say what it would have
-            self.log(f"grade: {self.done - len(self.failed)} submission(s) graded, {len(self.failed)} could not be graded")
+        self.log(f"grade: {self.done - len(self.failed)} submission(s) graded, "
+                 f"{len(self.failed)} could not be graded")
 
 
 def grade(course, assignment, jobs=1, again=True, log=print, feedback=True):

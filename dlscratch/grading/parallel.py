@@ -18,8 +18,8 @@ assignment 1) run on the same notebooks; only where the rows are written differs
 import json
 import os
 import selectors
-import subprocess
 import shutil
+import subprocess
 import sys
 import tempfile
 import traceback
