@@ -167,9 +167,17 @@ def grade(course, assignment, jobs=1, again=True, log=print, feedback=True):
             f"{min(jobs, len(pairs))} at a time")
         bar = ProgressBar(len(pairs), log)
         try:
-            grade_many(course, pairs, jobs=jobs, again=again, feedback=feedback, progress=bar)
+            outcomes = grade_many(course, pairs, jobs=jobs, again=again, feedback=feedback, progress=bar)
         finally:
             bar.close()
+        failed = [pair for pair, error in outcomes.items() if error]
+        if failed:  # e.g. a kernel that did not start in time on a loaded machine: once more, alone
+            log(f"grade: grading {len(failed)} submission(s) again, one at a time")
+            outcomes.update(grade_many(course, failed, jobs=1, again=True, feedback=feedback))
+            failed = [pair for pair in failed if outcomes[pair]]
+        if failed:
+            raise GradingError("could not grade " + ", ".join(f"{s}/{a}" for a, s in failed) + ":\n"
+                               + outcomes[failed[0]].strip()[-3000:])
     nbgrader(course, "export", "--to", str(course / "grades.csv"))
     log("grade: every grade of every assignment exported to grades.csv")
     texts = []

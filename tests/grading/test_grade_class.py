@@ -106,13 +106,14 @@ def test_merge_copies_a_regraded_submission_over_the_old_one(graded, tmp_path):
     shutil.copyfile(root / "ours" / "gradebook.db", target)
     with Gradebook(f"sqlite:///{shard}") as gb:
         grade = gb.find_grade("test_backprop_diamond", "backprop", "02-backprop", "student000")
-        assert grade.score == grade.max_score
+        points = grade.max_score
+        assert grade.score == points
         grade.auto_score = 0.0
         gb.db.commit()
     merge(target, {("02-backprop", "student000"): str(shard)})
     with Gradebook(f"sqlite:///{target}") as gb:
         assert gb.find_grade("test_backprop_diamond", "backprop", "02-backprop", "student000").score == 0
-        assert gb.find_submission("02-backprop", "student000").score == 12 - grade.max_score
+        assert gb.find_submission("02-backprop", "student000").score == 12 - points
         assert gb.find_submission("02-backprop", "student002").score == 12  # untouched
 
 
