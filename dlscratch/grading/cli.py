@@ -106,6 +106,12 @@ def summary(assignment, rows, max_score):
     return "\n".join(lines)
 
 
+class PartlyGraded(GradingError):
+    def __init__(self, text, message):
+        super().__init__(message)
+        self.text = text
+
+
 def assignments_in(course):
     return sorted(p.name for p in (Path(course) / "solutions").glob("[0-9]*") if p.is_dir())
 
@@ -175,15 +181,17 @@ def grade(course, assignment, jobs=1, again=True, log=print, feedback=True):
             log(f"grade: grading {len(failed)} submission(s) again, one at a time")
             outcomes.update(grade_many(course, failed, jobs=1, again=True, feedback=feedback))
             failed = [pair for pair in failed if outcomes[pair]]
-        if failed:
-            raise GradingError("could not grade " + ", ".join(f"{s}/{a}" for a, s in failed) + ":\n"
-                               + outcomes[failed[0]].strip()[-3000:])
+    else:
+        failed = []
     nbgrader(course, "export", "--to", str(course / "grades.csv"))
     log("grade: every grade of every assignment exported to grades.csv")
     texts = []
     for name in assignments:
         rows, max_score = results(course, name)
         texts.append(summary(name, rows, max_score))
+    if failed:  # e.g. a notebook that kills its kernel: stock nbgrader cannot grade it either
+        raise PartlyGraded("\n\n".join(texts), "could not grade " + ", ".join(f"{s}/{a}" for a, s in failed)
+                           + " (see the messages above); every other submission is graded")
     return "\n\n".join(texts)
 
 
@@ -213,6 +221,8 @@ def main(argv=None):
             path = write_report(args.course, args.report, assignments)
             log(f"grade: class report written to {path}")
     except GradingError as e:
+        if isinstance(e, PartlyGraded):
+            print(e.text)
         print(f"grade: {e}", file=sys.stderr)
         return 1
     print(text)

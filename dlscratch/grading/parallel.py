@@ -66,18 +66,20 @@ def _worker(course, db_path, feedback, again):
                 if not fed["success"]:
                     result = {"success": False, "error": "generate_feedback failed:\n" + (fed.get("error") or "")}
             error = None if result["success"] else (result.get("error") or result.get("log") or "failed")
+            warned = [line for line in (result.get("log") or "").splitlines() if "NOT SANDBOXED" in line]
         except Exception:
-            error = traceback.format_exc()
-        results.write(json.dumps({"assignment": assignment, "student": student, "error": error}) + "\n")
+            error, warned = traceback.format_exc(), []
+        results.write(json.dumps({"assignment": assignment, "student": student, "error": error,
+                                  "warnings": warned}) + "\n")
 
 
 class _Worker:
-    def __init__(self, course, db_path, feedback, again):
-        self.db_path = db_path
+    def __init__(self, course, db_path, feedback, again, log):
+        self.db_path, self.log_path = db_path, log.name
         self.process = subprocess.Popen(
             [sys.executable, "-m", "dlscratch.grading.parallel", str(course), str(db_path),
              "feedback" if feedback else "no-feedback", "again" if again else "only-new"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1,
             env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT),
                                                                             os.environ.get("PYTHONPATH")]))})
         self.job = None
@@ -108,21 +110,23 @@ def grade_many(course, pairs, jobs=2, again=True, feedback=True, progress=None):
     if not todo:
         return {}
     jobs = max(1, min(jobs, len(todo)))
-    outcomes, graded_in = {}, {}
+    outcomes, graded_in, warned = {}, {}, []
     with tempfile.TemporaryDirectory(prefix="dlscratch-grade-") as scratch:
         workers = []
         try:
             for i in range(jobs):
                 copy = Path(scratch) / f"gradebook-{i}.db"
                 shutil.copyfile(gradebook, copy)
-                workers.append(_Worker(course, copy, feedback, again))
+                with open(Path(scratch) / f"worker-{i}.log", "w") as log:  # the child keeps its own handle
+                    workers.append(_Worker(course, copy, feedback, again, log))
             waiting = list(reversed(todo))
             with selectors.DefaultSelector() as selector:
                 for w in workers:
                     selector.register(w.process.stdout, selectors.EVENT_READ, w)
                 while len(outcomes) < len(todo):
                     if not selector.get_map():
-                        raise GradingError("every grading worker stopped before the work was done")
+                        tail = Path(workers[0].log_path).read_text(errors="replace")[-3000:]
+                        raise GradingError(f"every grading worker stopped before the work was done:\n{tail}")
                     for key, _ in selector.select():
                         w = key.data
                         line = w.process.stdout.readline()
@@ -134,6 +138,10 @@ def grade_many(course, pairs, jobs=2, again=True, feedback=True, progress=None):
                                     progress(*w.job, outcomes[w.job])
                             continue
                         answer = json.loads(line)
+                        for warning in answer.get("warnings", []):
+                            if warning not in warned:
+                                warned.append(warning)
+                                print(warning, file=sys.stderr, flush=True)
                         if "ready" not in answer:
                             job = (answer["assignment"], answer["student"])
                             outcomes[job] = answer["error"]
@@ -146,8 +154,6 @@ def grade_many(course, pairs, jobs=2, again=True, feedback=True, progress=None):
                             w.send(waiting.pop())
                         else:
                             w.process.stdin.close()
-                    if waiting and not selector.get_map():
-                        raise GradingError("every grading worker stopped before the work was done")
         finally:
             for w in workers:
                 w.stop()
