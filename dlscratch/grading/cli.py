@@ -177,9 +177,10 @@ def grade(course, assignment, jobs=1, again=True, log=print, feedback=True):
         finally:
             bar.close()
         failed = [pair for pair, error in outcomes.items() if error]
-        if failed:  # e.g. a kernel that did not start in time on a loaded machine: once more, alone
-            log(f"grade: grading {len(failed)} submission(s) again, one at a time")
-            outcomes.update(grade_many(course, failed, jobs=1, again=True, feedback=feedback))
+        retry = [pair for pair in failed if "DeadKernelError" not in outcomes[pair]]  # a killed kernel: final
+        if retry:  # e.g. a kernel that did not start in time on a loaded machine: once more, alone
+            log(f"grade: grading {len(retry)} submission(s) again, one at a time")
+            outcomes.update(grade_many(course, retry, jobs=1, again=True, feedback=feedback))
             failed = [pair for pair in failed if outcomes[pair]]
     else:
         failed = []
