@@ -2,6 +2,7 @@
 
     python -m benchmarks            # all workloads, float64 and float32
     python -m benchmarks --quick    # fewer repeats
+    python -m benchmarks --grading  # the grading workload instead (benchmarks/grading.py)
 
 Reports the median of repeats after a warm-up, and each ratio to numpy measured in the same run.
 numpy and dlscratch take turns, a block of steps at a time, so that a burst of load from
@@ -12,8 +13,10 @@ BLAS threads (and the other way round) on a 2-core machine.
 import argparse
 import ctypes
 import importlib.util
+import os
 import statistics
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -77,7 +80,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a tenth of the repeats")
     parser.add_argument("--only", help="run workloads whose name contains this, e.g. W1")
+    parser.add_argument("--grading", action="store_true",
+                        help="the grading workload: a simulated class, stock nbgrader vs scripts/grade.sh")
+    parser.add_argument("--students", type=int, default=40,
+                        help="with --grading: submissions per assignment for grade.sh (500: the full class)")
+    parser.add_argument("--stock-students", type=int, default=10,
+                        help="with --grading: submissions per assignment for stock nbgrader (slow)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="with --grading: grade.sh --jobs")
     args = parser.parse_args()
+    if args.grading:
+        from .grading import run
+        with tempfile.TemporaryDirectory(prefix="dlscratch-grading-benchmark-") as scratch:
+            run(args.students, args.jobs, scratch, stock_students=min(args.stock_students, args.students))
+        return
     if not steady_allocator():
         print("note: could not keep freed memory (not glibc); big workloads include page faults", flush=True)
     impls = {"numpy": numpy_step, "dlscratch": dlscratch_step}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Grade an assignment end to end and print a summary (solutions/README.md, "Teaching with dlscratch").
-# Usage: bash scripts/grade.sh ASSIGNMENT [--jobs N] [--only-new] [--course DIR]
-#   e.g. bash scripts/grade.sh 01-backward-passes --jobs 2
-# Autogrades submitted/*/ASSIGNMENT/, writes feedback/ and grades.csv. Student code runs
+# Grade assignments (or a whole class: --all) end to end and print a summary (solutions/README.md, "Teaching with dlscratch").
+# Usage: bash scripts/grade.sh ASSIGNMENT... | --all  [--jobs N] [--only-new] [--no-feedback] [--report FILE] [--course DIR]
+#   e.g. bash scripts/grade.sh 01-backward-passes;  bash scripts/grade.sh --all --report class-report.html
+# Autogrades submitted/*/ASSIGNMENT/ in parallel, writes feedback/ and grades.csv. Student code runs
 # with your rights: see "Student code runs unsandboxed" in solutions/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."

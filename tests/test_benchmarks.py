@@ -66,3 +66,40 @@ def test_steady_allocator_reuses_freed_memory_instead_of_faulting_in_fresh_pages
     """)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert float(result.stdout) < 200  # by default about 1500 here
+
+
+# --- the grading workload (benchmarks/grading.py) ------------------------------------------------
+
+def test_the_grading_workload_mixes_correct_work_mistakes_and_hostile_code(tmp_path):
+    import json
+
+    from benchmarks.grading import TIMEOUT, make_course, mix
+    from tests.grading.nbgrader_course import NOTEBOOKS
+    from tests.grading.submissions import grade_id
+    cycle = len(mix("01-backward-passes"))
+    kinds = make_course(tmp_path, cycle)
+    assert len(kinds) == 3 * cycle
+    counts = {}
+    for (assignment, _), kind in kinds.items():
+        counts.setdefault(assignment, {}).setdefault(kind.split(":")[0], 0)
+        counts[assignment][kind.split(":")[0]] += 1
+    for assignment, by_kind in counts.items():
+        assert set(by_kind) == {"correct", "mistake", "hostile"}, (assignment, by_kind)
+        assert by_kind["correct"] * 2 >= cycle - 1, by_kind  # about half correct
+    assert f"c.Execute.timeout = {TIMEOUT}" in (tmp_path / "nbgrader_config.py").read_text()
+    # every change names cells that exist, so each submission really differs from the correct one
+    for assignment, notebook in NOTEBOOKS.items():
+        release = json.loads((ROOT / "exercises" / assignment / f"{notebook}.ipynb").read_text())
+        ids = {grade_id(c) for c in release["cells"]}
+        for _, name, change in mix(assignment):
+            named = {*change.get("answers", {}), *change.get("drop", ()), *(change.get("replace") or {}),
+                     *(change.get("insert_after") or {})}
+            assert named <= ids, (assignment, name, named - ids)
+        texts = {json.dumps(json.loads((tmp_path / "submitted" / f"student{i:03d}" / assignment /
+                                        f"{notebook}.ipynb").read_text())["cells"]) for i in range(cycle)}
+        assert len(texts) == len({n for _, n, _ in mix(assignment)}), assignment  # one text per kind
+
+
+def test_python_m_benchmarks_offers_the_grading_workload():
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--help"], cwd=ROOT, text=True, capture_output=True)
+    assert done.returncode == 0 and "--grading" in done.stdout and "--students" in done.stdout

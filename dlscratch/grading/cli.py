@@ -1,30 +1,31 @@
-"""Grade an assignment end to end: `bash scripts/grade.sh ASSIGNMENT` runs this module.
+"""Grade assignments end to end: `bash scripts/grade.sh ASSIGNMENT...` runs this module.
 
-    python -m dlscratch.grading.cli ASSIGNMENT [--course DIR] [--jobs N] [--only-new]
+    python -m dlscratch.grading.cli ASSIGNMENT [ASSIGNMENT...] [--course DIR] [--jobs N] [--only-new]
+    python -m dlscratch.grading.cli --all [--jobs N]        # every assignment: a whole class
 
-From the course folder (where nbgrader_config.py is), with nbgrader's commands on PATH:
-  1. record the assignment in the gradebook (generate_assignment --force);
+From the course folder (where nbgrader_config.py is):
+  1. record the assignments in the gradebook (generate_assignment, through nbgrader's API);
   2. give each hand-placed submission a timestamp.txt (its notebooks' newest modification
      time) where it has none, so that grades.csv has submission times;
-  3. autograde every submission, again if it was graded before (only the new ones with
-     --only-new), N students side by side with --jobs N;
-  4. write the feedback HTML and export every grade to grades.csv;
-  5. print a summary: each student's score, the average, and the test cells most often failed.
+  3. autograde every submission (only the new ones with --only-new) and write its feedback,
+     N at a time in long-lived worker processes, each into its own copy of the gradebook, with
+     a progress bar; then merge the copies into the gradebook from this one process, since
+     nbgrader's sqlite gradebook is not safe with several writers (dlscratch/grading/parallel.py);
+  4. export every grade to grades.csv;
+  5. print a summary per assignment: each student's score, the average, the test cells most
+     often failed. `--report FILE` also writes the class report (dlscratch/grading/class_report.py).
 """
 import argparse
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .parallel import GradingError, grade_many, load_api
+
 BIN = Path(sys.executable).parent
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"  # what nbgrader's exchange writes; "UTC" at the end
-
-
-class GradingError(RuntimeError):
-    pass
 
 
 def nbgrader(course, *args):
@@ -57,19 +58,6 @@ def add_missing_timestamps(folders):
         stamp.write_text(datetime.fromtimestamp(newest, timezone.utc).strftime(TIMESTAMP_FORMAT) + "\n")
         added.append(student)
     return added
-
-
-def autograde(course, assignment, students, jobs, again):
-    options = ["--force"] if again else []
-    if jobs <= 1 or len(students) <= 1:
-        nbgrader(course, "autograde", assignment, *options)
-        return
-    # One nbgrader per student, `jobs` at a time. They share the sqlite gradebook, which
-    # serialises their short writes; the notebooks run side by side.
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        runs = [pool.submit(nbgrader, course, "autograde", assignment, "--student", s, *options) for s in students]
-        for run in runs:
-            run.result()
 
 
 def results(course, assignment):
@@ -118,44 +106,124 @@ def summary(assignment, rows, max_score):
     return "\n".join(lines)
 
 
-def grade(course, assignment, jobs=1, again=True, log=print):
+class PartlyGraded(GradingError):
+    def __init__(self, text, message):
+        super().__init__(message)
+        self.text = text
+
+
+def assignments_in(course):
+    return sorted(p.name for p in (Path(course) / "solutions").glob("[0-9]*") if p.is_dir())
+
+
+def record_assignments(course, assignments):
+    """generate_assignment --force for each, in this process (loads nbgrader_config.py once)."""
+    os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"  # it runs alembic by name
+    api = load_api(course)
+    for assignment in assignments:
+        result = api.generate_assignment(assignment, force=True, create=True)
+        if not result["success"]:
+            raise GradingError(f"generate_assignment {assignment} failed:\n{result.get('error') or result.get('log')}")
+
+
+class ProgressBar:
+    """tqdm on stderr while grading; each failed submission is reported above it."""
+
+    def __init__(self, total, log):
+        from tqdm import tqdm
+        self.bar = tqdm(total=total, unit="submission", file=sys.stderr, dynamic_ncols=True, mininterval=0.5,
+                        disable=None)  # None: no bar when stderr is not a terminal
+        self.log, self.failed, self.done = log, [], 0
+
+    def __call__(self, assignment, student, error):
+        self.done += 1
+        self.bar.update(1)
+        self.bar.set_postfix_str(f"{assignment} {student}", refresh=False)
+        if error:
+            self.failed.append((assignment, student))
+            self.bar.write(f"grade: could not grade {student}/{assignment}:\n{error.strip()[-2000:]}", file=sys.stderr)
+
+    def close(self):
+        self.bar.close()
+        self.log(f"grade: {self.done - len(self.failed)} submission(s) graded, "
+                 f"{len(self.failed)} could not be graded")
+
+
+def grade(course, assignment, jobs=1, again=True, log=print, feedback=True):
+    """Grade one assignment (or a list of them); returns the summary text."""
+    assignments = [assignment] if isinstance(assignment, str) else list(assignment)
     course = Path(course).resolve()
     if not (course / "nbgrader_config.py").is_file():
         raise GradingError(f"{course} has no nbgrader_config.py: run this from the course folder (or --course DIR)")
-    if not (course / "solutions" / assignment).is_dir():
-        known = sorted(p.name for p in (course / "solutions").glob("[0-9]*") if p.is_dir())
-        raise GradingError(f"no assignment {assignment!r} in solutions/; there are: {', '.join(known)}")
-    folders = submitted(course, assignment)
-    log(f"grade: {assignment}: {len(folders)} submission(s) in submitted/*/{assignment}/")
-    log("grade: recording the assignment in the gradebook (nbgrader generate_assignment --force)")
-    nbgrader(course, "generate_assignment", assignment, "--force")
-    stamped = add_missing_timestamps(folders)
-    if stamped:
-        log(f"grade: wrote timestamp.txt (the notebook's modification time) for: {', '.join(stamped)}")
-    if folders:
-        log(f"grade: autograding ({jobs} at a time)")
-        autograde(course, assignment, list(folders), jobs, again)
-        log("grade: writing feedback/<student>/" + assignment + "/ (nbgrader generate_feedback)")
-        nbgrader(course, "generate_feedback", assignment, "--force")
+    for name in assignments:
+        if not (course / "solutions" / name).is_dir():
+            raise GradingError(f"no assignment {name!r} in solutions/; there are: {', '.join(assignments_in(course))}")
+    folders = {name: submitted(course, name) for name in assignments}
+    for name in assignments:
+        log(f"grade: {name}: {len(folders[name])} submission(s) in submitted/*/{name}/")
+    log("grade: recording the assignments in the gradebook (generate_assignment --force)")
+    record_assignments(course, assignments)
+    for name in assignments:
+        stamped = add_missing_timestamps(folders[name])
+        if stamped:
+            log(f"grade: {name}: wrote timestamp.txt (the notebook's modification time) for: {', '.join(stamped)}")
+    pairs = [(name, student) for name in assignments for student in folders[name]]
+    if pairs:
+        log(f"grade: autograding{' and writing feedback' if feedback else ''}, "
+            f"{min(jobs, len(pairs))} at a time")
+        bar = ProgressBar(len(pairs), log)
+        try:
+            outcomes = grade_many(course, pairs, jobs=jobs, again=again, feedback=feedback, progress=bar)
+        finally:
+            bar.close()
+        failed = [pair for pair, error in outcomes.items() if error]
+        retry = [pair for pair in failed if "DeadKernelError" not in outcomes[pair]]  # a killed kernel: final
+        if retry:  # e.g. a kernel that did not start in time on a loaded machine: once more, alone
+            log(f"grade: grading {len(retry)} submission(s) again, one at a time")
+            outcomes.update(grade_many(course, retry, jobs=1, again=True, feedback=feedback))
+            failed = [pair for pair in failed if outcomes[pair]]
+    else:
+        failed = []
     nbgrader(course, "export", "--to", str(course / "grades.csv"))
     log("grade: every grade of every assignment exported to grades.csv")
-    rows, max_score = results(course, assignment)
-    return summary(assignment, rows, max_score)
+    texts = []
+    for name in assignments:
+        rows, max_score = results(course, name)
+        texts.append(summary(name, rows, max_score))
+    if failed:  # e.g. a notebook that kills its kernel: stock nbgrader cannot grade it either
+        raise PartlyGraded("\n\n".join(texts), "could not grade " + ", ".join(f"{s}/{a}" for a, s in failed)
+                           + " (see the messages above); every other submission is graded")
+    return "\n\n".join(texts)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="bash scripts/grade.sh",
-                                     description="Grade an assignment end to end and print a summary.")
-    parser.add_argument("assignment", help="e.g. 01-backward-passes (a folder of solutions/)")
+                                     description="Grade assignments end to end and print a summary.")
+    parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                        help="e.g. 01-backward-passes (a folder of solutions/)")
+    parser.add_argument("--all", action="store_true", help="every assignment in solutions/ (a whole class)")
     parser.add_argument("--course", default=".", help="the course folder, where nbgrader_config.py is")
-    parser.add_argument("--jobs", type=int, default=1, help="students autograded side by side (default 1)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="submissions graded side by side (default: the number of CPUs)")
     parser.add_argument("--only-new", action="store_true",
                         help="autograde only submissions not graded before (by default all are graded again)")
+    parser.add_argument("--no-feedback", action="store_true", help="do not write feedback/ (faster)")
+    parser.add_argument("--report", metavar="FILE", help="then write the class report (HTML) to FILE")
     args = parser.parse_args(argv)
+    if args.all == bool(args.assignments):
+        parser.error("name the assignments to grade, or give --all")
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     try:
-        text = grade(args.course, args.assignment, jobs=max(1, args.jobs), again=not args.only_new,
-                     log=lambda m: print(m, file=sys.stderr, flush=True))
+        assignments = assignments_in(args.course) if args.all else args.assignments
+        text = grade(args.course, assignments, jobs=max(1, args.jobs), again=not args.only_new, log=log,
+                     feedback=not args.no_feedback)
+        if args.report:
+            from .class_report import write_report
+            path = write_report(args.course, args.report, assignments)
+            log(f"grade: class report written to {path}")
     except GradingError as e:
+        if isinstance(e, PartlyGraded):
+            print(e.text)
         print(f"grade: {e}", file=sys.stderr)
         return 1
     print(text)

@@ -1,0 +1,153 @@
+"""The grading workload: a simulated class, graded by stock nbgrader and by `scripts/grade.sh`.
+
+    python -m benchmarks --grading                 # a sample of each kind, extrapolated
+    python -m benchmarks --grading --students 500  # the full class: 500 per assignment
+
+Each simulated student hands in every assignment. Per assignment, the submissions cycle
+through a fixed mix (seeded): correct work (about half), the typical mistakes the grading
+tests know (tests/grading/submissions.py: one wrong rule per op, wrong traversals, wrong
+training loops) and hostile or broken code (an infinite loop, an exception, `os._exit`, a
+deleted or edited test cell).
+
+Both graders run the same course (the repository's nbgrader_config.py, so assignment 1 goes
+through isolated grading) with the cell timeout shortened to `TIMEOUT` seconds for both, so that
+the infinite loops do not dominate. Stock is `nbgrader autograde ASSIGNMENT --force`, one
+command per assignment, as an instructor would run it, in its own copy of the course; ours is
+`grade.sh --all --no-feedback` (stock writes no feedback either).
+"""
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.grading holds the catalogue of mistakes
+
+from tests.grading import submissions as s  # noqa: E402
+from tests.grading.nbgrader_course import BIN, NOTEBOOKS, environment  # noqa: E402
+
+TIMEOUT = 8  # seconds a cell may run, in both graders (the repository's config says 60)
+
+EXIT = "import os\nos._exit(1)\n"
+
+
+def mix(assignment):
+    """[(kind, name, submission() keyword arguments)] for one assignment, in the order they cycle."""
+    correct = ("correct", "correct", {})
+    if assignment == "01-backward-passes":
+        mistakes = [("mistake", f"{op} rule", {"answers": {f"{op}_backward": code}})
+                    for op, (code, _) in s.OP_MISTAKES.items()]
+        hostile = [("hostile", "raises", {"answers": {"exp_backward": s.RAISES}}),
+                   ("hostile", "infinite loop", {"answers": {"relu_backward": s.INFINITE_LOOP}}),
+                   ("hostile", "os._exit", {"insert_after": {"negative_backward": EXIT}}),
+                   ("hostile", "deleted test", {"drop": {"test_negative"}})]
+    elif assignment == "02-backprop":
+        mistakes = [("mistake", "consumer-walking order", {"answers": {"topological_order": s.CONSUMER_WALKING_ORDER}}),
+                    ("mistake", "overwriting backprop", {"answers": {"backprop": s.OVERWRITING_BACKPROP}}),
+                    ("mistake", "breadth-first backprop", {"answers": {"backprop": s.BREADTH_FIRST_BACKPROP}}),
+                    ("mistake", "pulling backprop", {"answers": {"backprop": s.PULLING_BACKPROP}})]
+        hostile = [("hostile", "os._exit", {"insert_after": {"backprop": EXIT}}),
+                   ("hostile", "edited test", {"replace": {"test_backprop_diamond": "pass\n"}})]
+    else:
+        mistakes = [("mistake", "naive cross-entropy", {"answers": {"cross_entropy": s.NAIVE_CROSS_ENTROPY}}),
+                    ("mistake", "in-place step", {"answers": {"gradient_descent_step": s.IN_PLACE_STEP}}),
+                    ("mistake", "every-node train", {"answers": {"train": s.EVERY_NODE_TRAIN}}),
+                    ("mistake", "ascending train", {"answers": {"train": s.ASCENDING_TRAIN}})]
+        hostile = [("hostile", "os._exit", {"insert_after": {"cross_entropy": EXIT}})]
+    # about half correct, then the mistakes and the hostile ones, interleaved
+    return [x for item in mistakes + hostile for x in (correct, item)]
+
+
+def make_course(root, students, assignments=tuple(NOTEBOOKS), timeout=TIMEOUT):
+    """A course in `root` with `students` submissions of each assignment; returns {(assignment, student): kind}."""
+    root = Path(root)
+    shutil.copytree(ROOT / "solutions", root / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    config = (ROOT / "nbgrader_config.py").read_text(encoding="utf-8")
+    (root / "nbgrader_config.py").write_text(config + f"\nc.Execute.timeout = {timeout}\n", encoding="utf-8")
+    kinds = {}
+    for assignment in assignments:
+        notebook = NOTEBOOKS[assignment]
+        release = json.loads((ROOT / "exercises" / assignment / f"{notebook}.ipynb").read_text(encoding="utf-8"))
+        solved = s.solutions(json.loads((ROOT / "solutions" / assignment / f"{notebook}.ipynb").read_text(
+            encoding="utf-8")))
+        cycle = mix(assignment)
+        for i in range(students):
+            kind, name, change = cycle[i % len(cycle)]
+            student = f"student{i:03d}"
+            nb = s.submission(release, {**solved, **change.get("answers", {})},
+                              drop=change.get("drop", ()), replace=change.get("replace"),
+                              insert_after=change.get("insert_after"))
+            folder = root / "submitted" / student / assignment
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{notebook}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+            kinds[(assignment, student)] = f"{kind}: {name}"
+    return kinds
+
+
+def _run(command, cwd):
+    """Seconds `command` took. Exit code 1 is expected when a notebook kills its kernel (assignments 2
+    and 3 run in one): neither grader can grade that one, and both go on with the others."""
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=environment(), text=True, capture_output=True)
+    refused = done.returncode == 1 and ("could not grade" in done.stderr or "NbGraderException" in done.stderr
+                                        or "failed" in done.stderr.lower())
+    if done.returncode != 0 and not refused:
+        raise SystemExit(f"`{' '.join(map(str, command))}` failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return time.perf_counter() - start
+
+
+def stock(root, assignments):
+    """Seconds for stock sequential `nbgrader autograde A --force`, one command per assignment."""
+    _run([str(BIN / "nbgrader"), "generate_assignment", "[0-9]*", "--force"], root)
+    return sum(_run([str(BIN / "nbgrader"), "autograde", a, "--force"], root) for a in assignments)
+
+
+def ours(root, jobs):
+    """Seconds for `python -m dlscratch.grading.cli --all` (what scripts/grade.sh runs), without feedback."""
+    return _run([sys.executable, "-m", "dlscratch.grading.cli", "--all", "--course", str(root),
+                 "--jobs", str(jobs), "--no-feedback"], ROOT)
+
+
+def scores(root):
+    """{(assignment, student): score} from the course's gradebook."""
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{Path(root) / 'gradebook.db'}") as gb:
+        return {(sub.assignment.name, sub.student.id): sub.score
+                for a in NOTEBOOKS for sub in gb.assignment_submissions(a)}
+
+
+def run(students, jobs, scratch, stock_students=None):
+    """Grade `students` per assignment with ours (and `stock_students` with stock); print a table."""
+    assignments = list(NOTEBOOKS)
+    stock_students = stock_students or students
+    scratch = Path(scratch)
+    print(f"grading workload: {students} submissions per assignment for ours, {stock_students} for stock; "
+          f"{len(mix(assignments[0])) // 2} of every {len(mix(assignments[0]))} correct in assignment 1; "
+          f"cell timeout {TIMEOUT} s", flush=True)
+    ours_root, stock_root = scratch / "ours", scratch / "stock"
+    kinds = make_course(ours_root, students)
+    make_course(stock_root, stock_students)
+    t_stock = stock(stock_root, assignments)
+    t_ours = ours(ours_root, jobs)
+    n_stock, n_ours = stock_students * len(assignments), students * len(assignments)
+    rate_stock, rate_ours = n_stock / t_stock * 60, n_ours / t_ours * 60
+    mine, theirs = scores(ours_root), scores(stock_root)
+    same = [k for k in theirs if k in mine]
+    differ = [k for k in same if mine[k] != theirs[k]]
+    print(f"{'grader':46} {'submissions':>11} {'seconds':>9} {'per minute':>11}")
+    print(f"{'stock nbgrader autograde (sequential)':46} {n_stock:11d} {t_stock:9.1f} {rate_stock:11.1f}")
+    print(f"{f'scripts/grade.sh --all --jobs {jobs}':46} {n_ours:11d} {t_ours:9.1f} {rate_ours:11.1f}")
+    print(f"speed-up {rate_ours / rate_stock:.2f}x; 500 students x 3 assignments would take "
+          f"{1500 / rate_ours:.1f} min with grade.sh, {1500 / rate_stock:.1f} min with stock"
+          + ("" if students >= 500 else " (extrapolated from the rates above)"))
+    print(f"not graded (a notebook that kills its kernel): {n_ours - len(mine)} of {n_ours} by grade.sh, "
+          f"{n_stock - len(theirs)} of {n_stock} by stock")
+    print(f"same scores as stock on all {len(same)} submissions graded by both" if not differ else
+          f"SCORES DIFFER from stock on {len(differ)} of {len(same)}: {differ[:5]}")
+    by_kind = {}
+    for key, kind in kinds.items():
+        by_kind.setdefault(kind.split(":")[0], []).append(mine.get(key))
+    print("graded by ours: " + ", ".join(f"{len(v)} {k}" for k, v in sorted(by_kind.items())))
+    return {"stock": rate_stock, "ours": rate_ours, "differ": differ}

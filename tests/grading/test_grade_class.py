@@ -1,0 +1,123 @@
+"""`bash scripts/grade.sh --all --jobs 2 --report FILE`: a whole class at once, then the class report.
+
+A small simulated class (benchmarks/grading.py: correct work and typical mistakes in each of the
+three assignments) is graded by worker processes, each into its own copy of the gradebook, and
+merged from one writer. The scores must be exactly those of stock `nbgrader autograde` run on
+the same submissions in a copy of the course.
+"""
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks.grading import make_course
+from dlscratch.grading.parallel import merge
+
+from .nbgrader_course import BIN, NOTEBOOKS, REPO, environment
+
+pytestmark = pytest.mark.grading
+
+STUDENTS = 4  # per assignment: correct, a mistake, correct, another mistake
+COMPARED = "student00[0-1]"  # also graded by stock nbgrader
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("grade-class")
+    kinds = make_course(root / "ours", STUDENTS)
+    shutil.copytree(root / "ours", root / "stock")
+    done = subprocess.run(["bash", str(REPO / "scripts" / "grade.sh"), "--all", "--course", str(root / "ours"),
+                           "--jobs", "2", "--report", "class-report.html"],
+                          env=environment(), text=True, capture_output=True, timeout=1800)
+    assert done.returncode == 0, f"grade.sh failed:\n{done.stdout}\n{done.stderr}"
+    stock = root / "stock"
+    for args in (["generate_assignment", "[0-9]*", "--force"],
+                 *(["autograde", a, "--student", COMPARED, "--force"] for a in NOTEBOOKS)):
+        ran = subprocess.run([str(BIN / "nbgrader"), *args], cwd=stock, env=environment(), text=True,
+                             capture_output=True, timeout=900)
+        assert ran.returncode == 0, ran.stderr
+    return root, kinds, done
+
+
+def cell_scores(course):
+    """{(assignment, student, cell): (score, max score)} and {(assignment, student): total} from a gradebook."""
+    from nbgrader.api import Gradebook
+    cells, totals = {}, {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for assignment in NOTEBOOKS:
+            for submission in gb.assignment_submissions(assignment):
+                totals[assignment, submission.student.id] = submission.score
+                for nb in submission.notebooks:
+                    for g in nb.grades:
+                        cells[assignment, submission.student.id, g.name] = (g.score, g.max_score)
+    return cells, totals
+
+
+def test_every_submission_is_graded_once_with_feedback(graded):
+    root, kinds, _ = graded
+    _, totals = cell_scores(root / "ours")
+    assert set(totals) == set(kinds), set(kinds) ^ set(totals)
+    for assignment, student in kinds:
+        assert (root / "ours" / "feedback" / student / assignment / f"{NOTEBOOKS[assignment]}.html").is_file()
+    # correct work gets full marks, a mistake loses points
+    full = {"01-backward-passes": 35, "02-backprop": 12, "03-training": 10}
+    for (assignment, student), kind in kinds.items():
+        if kind.startswith("correct"):
+            assert totals[assignment, student] == full[assignment], (assignment, student)
+        else:
+            assert totals[assignment, student] < full[assignment], (assignment, student, kind)
+
+
+def test_the_scores_are_stock_nbgraders(graded):
+    root, _, _ = graded
+    ours, _ = cell_scores(root / "ours")
+    stock, stock_totals = cell_scores(root / "stock")
+    assert len(stock_totals) == 2 * len(NOTEBOOKS)  # two students compared in each assignment
+    assert {k: ours[k] for k in stock} == stock
+
+
+def test_no_gradebook_copies_are_left_and_one_summary_per_assignment(graded):
+    root, _, done = graded
+    assert sorted(p.name for p in (root / "ours").glob("*.db")) == ["gradebook.db"]
+    for assignment, points in (("01-backward-passes", 35), ("02-backprop", 12), ("03-training", 10)):
+        assert f"{assignment}: {STUDENTS} submissions graded, {points} points possible" in done.stdout
+    assert f"grade: {STUDENTS * 3} submission(s) graded, 0 could not be graded" in done.stderr, done.stderr
+
+
+def test_the_class_report_is_written(graded):
+    root, _, done = graded
+    page = root / "ours" / "class-report.html"
+    assert "class report written to" in done.stderr
+    html = page.read_text(encoding="utf-8")
+    for assignment in NOTEBOOKS:
+        assert f'<section id="{assignment}">' in html
+    # student001 forgot negative's sign: assignment 1's report names the op and what was recognised
+    assert "<td>negative</td><td>Yours passes grad through unchanged</td><td>1</td>" in html
+    assert "<td>gradient_descent_step</td>" in html
+
+
+def test_merge_copies_a_regraded_submission_over_the_old_one(graded, tmp_path):
+    """The one writer: the scores in a worker's copy replace those in the gradebook."""
+    from nbgrader.api import Gradebook
+    root, _, _ = graded
+    shard, target = tmp_path / "shard.db", tmp_path / "gradebook.db"
+    shutil.copyfile(root / "ours" / "gradebook.db", shard)
+    shutil.copyfile(root / "ours" / "gradebook.db", target)
+    with Gradebook(f"sqlite:///{shard}") as gb:
+        grade = gb.find_grade("test_backprop_diamond", "backprop", "02-backprop", "student000")
+        points = grade.max_score
+        assert grade.score == points
+        grade.auto_score = 0.0
+        gb.db.commit()
+    merge(target, {("02-backprop", "student000"): str(shard)})
+    with Gradebook(f"sqlite:///{target}") as gb:
+        assert gb.find_grade("test_backprop_diamond", "backprop", "02-backprop", "student000").score == 0
+        assert gb.find_submission("02-backprop", "student000").score == 12 - points
+        assert gb.find_submission("02-backprop", "student002").score == 12  # untouched
+
+
+def test_a_missing_gradebook_is_a_clear_error(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "dlscratch.grading.class_report", "--course", str(tmp_path)],
+                          text=True, capture_output=True, cwd=REPO)
+    assert done.returncode == 1 and "grade first" in done.stderr
