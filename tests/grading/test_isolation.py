@@ -253,3 +253,15 @@ def test_without_the_sandbox_grading_still_works_and_says_so_loudly(course, tmp_
         scores = fallback.scores(student, A1)
         zero = {cell for cell, (score, _) in scores.items() if score == 0}
         assert zero == plan[student][2], (student, zero)
+
+
+def test_a_python_under_tmp_is_not_hidden_by_the_scratch_folder():
+    """CI may clone the course (and its .venv) under /tmp: the sandbox's scratch tmpfs on /tmp must be
+    mounted before the Python it runs is bound in, or that Python disappears."""
+    from dlscratch.grading.isolation import sandbox
+    args = sandbox.bwrap_command("/tmp/course/.venv/bin/python", "/nowhere/lib", sandbox.Limits())
+    tmpfs = args.index("--tmpfs")
+    assert args[tmpfs + 1] == "/tmp"
+    under_tmp = [i for i, a in enumerate(args) if a == "--ro-bind" and args[i + 2].startswith("/tmp/")]
+    assert under_tmp, "the Python's folder under /tmp is not bound at all"
+    assert all(i > tmpfs for i in under_tmp), "a bind under /tmp comes before the tmpfs that hides it"

@@ -68,7 +68,9 @@ def _ancestors(path):
 def bwrap_command(python, library, limits):
     """The bwrap arguments that put `python` in the sandbox, with `library` at SANDBOX_LIB."""
     args = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+            "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+            # the scratch folder first: a Python or venv that lives under /tmp is bound on top of it below
+            "--size", str(limits.scratch_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
             args += ["--symlink", os.readlink(top), top]
@@ -87,8 +89,7 @@ def bwrap_command(python, library, limits):
         args += ["--ro-bind", path, path]
         made.add(path)
     args += ["--perms", "0755", "--dir", "/sandbox", "--ro-bind", library, SANDBOX_LIB,
-             "--dev", "/dev", "--proc", "/proc",
-             "--size", str(limits.scratch_bytes), "--perms", "1777", "--tmpfs", "/tmp", "--chdir", "/tmp"]
+             "--dev", "/dev", "--proc", "/proc", "--chdir", "/tmp"]
     if os.geteuid() == 0:  # drop to nobody, without capabilities, for good
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
                  "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs",
