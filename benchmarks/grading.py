@@ -50,6 +50,12 @@ def mix(assignment):
                     ("mistake", "pulling backprop", {"answers": {"backprop": s.PULLING_BACKPROP}})]
         hostile = [("hostile", "os._exit", {"insert_after": {"backprop": EXIT}}),
                    ("hostile", "edited test", {"replace": {"test_backprop_diamond": "pass\n"}})]
+    elif assignment == "04-forward-engine":
+        mistakes = [("mistake", "recursive order", {"answers": {"post_order": s.RECURSIVE_POST_ORDER}}),
+                    ("mistake", "recomputing", {"answers": {"evaluate": s.RECOMPUTING_EVALUATE}}),
+                    ("mistake", "unchecked feed", {"answers": {"evaluate": s.UNCHECKED_FEED_EVALUATE}}),
+                    ("mistake", "mutating", {"answers": {"evaluate": s.MUTATING_EVALUATE}})]
+        hostile = [("hostile", "os._exit", {"insert_after": {"evaluate": EXIT}})]
     else:
         mistakes = [("mistake", "naive cross-entropy", {"answers": {"cross_entropy": s.NAIVE_CROSS_ENTROPY}}),
                     ("mistake", "in-place step", {"answers": {"gradient_descent_step": s.IN_PLACE_STEP}}),

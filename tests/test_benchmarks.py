@@ -78,7 +78,7 @@ def test_the_grading_workload_mixes_correct_work_mistakes_and_hostile_code(tmp_p
     from tests.grading.submissions import grade_id
     cycle = len(mix("01-backward-passes"))
     kinds = make_course(tmp_path, cycle)
-    assert len(kinds) == 3 * cycle
+    assert len(kinds) == len(NOTEBOOKS) * cycle
     counts = {}
     for (assignment, _), kind in kinds.items():
         counts.setdefault(assignment, {}).setdefault(kind.split(":")[0], 0)
