@@ -21,6 +21,9 @@ pytestmark = pytest.mark.grading
 STUDENTS = 4  # per assignment: correct, a mistake, correct, another mistake
 COMPARED = "student00[0-1]"  # also graded by stock nbgrader
 
+# The points of each assignment (solutions/README.md's table).
+FULL_MARKS = {"01-backward-passes": 35, "02-backprop": 12, "03-training": 18, "04-forward-engine": 13}
+
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
@@ -61,7 +64,7 @@ def test_every_submission_is_graded_once_with_feedback(graded):
     for assignment, student in kinds:
         assert (root / "ours" / "feedback" / student / assignment / f"{NOTEBOOKS[assignment]}.html").is_file()
     # correct work gets full marks, a mistake loses points
-    full = {"01-backward-passes": 35, "02-backprop": 12, "03-training": 10}
+    full = FULL_MARKS
     for (assignment, student), kind in kinds.items():
         if kind.startswith("correct"):
             assert totals[assignment, student] == full[assignment], (assignment, student)
@@ -80,9 +83,9 @@ def test_the_scores_are_stock_nbgraders(graded):
 def test_no_gradebook_copies_are_left_and_one_summary_per_assignment(graded):
     root, _, done = graded
     assert sorted(p.name for p in (root / "ours").glob("*.db")) == ["gradebook.db"]
-    for assignment, points in (("01-backward-passes", 35), ("02-backprop", 12), ("03-training", 10)):
+    for assignment, points in FULL_MARKS.items():
         assert f"{assignment}: {STUDENTS} submissions graded, {points} points possible" in done.stdout
-    assert f"grade: {STUDENTS * 3} submission(s) graded, 0 could not be graded" in done.stderr, done.stderr
+    assert f"grade: {STUDENTS * len(NOTEBOOKS)} submission(s) graded, 0 could not be graded" in done.stderr, done.stderr
 
 
 def test_the_class_report_is_written(graded):
