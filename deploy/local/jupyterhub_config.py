@@ -49,5 +49,16 @@ c.Spawner.environment = {
     "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",  # one BLAS thread per kernel on a shared machine
 }
 c.Spawner.start_timeout = 180  # a class logging in at once on 2 cores
+
+
+def _port_of_user(spawner):
+    """Each student's server gets a port of its own, below Linux's ephemeral range (32768-60999) that
+    kernels take theirs from. With random ports, 30 servers and their kernels starting at once on one
+    machine can collide: a server was once given a port a kernel already held, and never came up."""
+    import pwd
+    spawner.port = 20000 + pwd.getpwnam(spawner.user.name).pw_uid % 10000
+
+
+c.Spawner.pre_spawn_hook = _port_of_user
 c.Spawner.http_timeout = 180
 c.JupyterHub.concurrent_spawn_limit = 100
