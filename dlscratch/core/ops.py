@@ -647,7 +647,7 @@ class Reshape(Op):
 
 
 @register_op
-class CheckNumerics(Op):
+class CheckNumerics(_SameShape):
     """x unchanged, after checking that it holds no NaN or inf (tf.debugging.check_numerics)."""
 
     @staticmethod
@@ -662,13 +662,6 @@ class CheckNumerics(Op):
     @staticmethod
     def backward(ctx, grad):
         return (grad,)
-
-    @staticmethod
-    def infer_shape(shapes, attrs):
-        shape = attrs["shape"]
-        if -1 in shape and None not in shapes[0]:
-            return np.empty(shapes[0], dtype=np.bool_).reshape(shape).shape  # numpy works out the -1
-        return tuple(None if n == -1 else n for n in shape)
 
 
 # --- comparisons and conversions (no gradient flows through an index or a bool) ----------

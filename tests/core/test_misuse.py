@@ -562,6 +562,8 @@ def test_check_numerics_on_one_node_as_tensorflow():
         ds.Session().run(checked, {x: 0.0})
     explains(info, "the log-probabilities", "'checked'", "CheckNumerics", "'logs'", "inf", "()")
     assert ds.check_numerics is ds.debugging.check_numerics
+    shaped = ds.placeholder(ds.float64, (None, 3), name="shaped")
+    assert ds.check_numerics(shaped, "a batch").shape == (None, 3)  # it keeps its input's static shape
 
 
 def test_check_numerics_names_a_training_step_whose_update_overflows():
