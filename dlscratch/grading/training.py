@@ -88,15 +88,19 @@ def _loss_hint(value, expected, logits):
     return "check the formula: −Σ labels · log(softmax(logits)), summed over examples and classes."
 
 
+def _step_variables(rng):
+    """The Variables an update-step check moves: W (2, 3), b (3,), and one the loss does not use."""
+    with Graph().as_default():
+        return (Variable(rng.normal(size=(2, 3)), name="W"), Variable(rng.normal(size=3), name="b"),
+                Variable(rng.normal(size=2), name="unused"))
+
+
 @quiet_check
 def check_gradient_descent_step(gradient_descent_step, learning_rate=0.1, with_unused=False):
     """Check `gradient_descent_step(gradients, learning_rate)`: v.value becomes v.value − rate · gradient."""
     __tracebackhide__ = True
     rng = np.random.default_rng(7)
-    graph = Graph()
-    with graph.as_default():
-        W, b = Variable(rng.normal(size=(2, 3)), name="W"), Variable(rng.normal(size=3), name="b")
-        frozen = Variable(rng.normal(size=2), name="unused")
+    W, b, frozen = _step_variables(rng)
     gradients = {W: rng.normal(size=(2, 3)), b: rng.normal(size=3)}
     if with_unused:
         gradients[frozen] = None  # what ds.gradients gives for a Variable the loss does not depend on
@@ -244,10 +248,7 @@ def _check_optimizer(what, student_step, kwargs, learning_rate, reference, varia
     (a mistake's formula) that the student's values follow, if any."""
     __tracebackhide__ = True
     rng = np.random.default_rng(3)
-    graph = Graph()
-    with graph.as_default():
-        W, b = Variable(rng.normal(size=(2, 3)), name="W"), Variable(rng.normal(size=3), name="b")
-        frozen = Variable(rng.normal(size=2), name="unused")
+    W, b, frozen = _step_variables(rng)
     names = {W: "W", b: "b", frozen: "unused"}
     gradients = [{W: rng.normal(size=(2, 3)), b: rng.normal(size=3), frozen: None} for _ in range(steps)]
     start = {k: k.value.copy() for k in names}
