@@ -8,9 +8,18 @@ the network (every op except exp and relu). Every other test cell must keep full
 `cases(course_root, port)` takes the course folder (for the cases that go looking for it)
 and a TCP port on 127.0.0.1 where the test listens (for the network case).
 """
-import textwrap
-
-from .submissions import rule, submission
+from .hostile_suite import (
+    AST_TRANSFORMER,
+    EXIT,
+    INPUT_TRANSFORMER,
+    LOOP,
+    SILENT_TRACEBACKS,
+    honest_helpers,
+    patched_checks,
+    reads_solutions,
+    rebound_grading,
+)
+from .submissions import rule
 
 TRAIN = "test_training_with_your_rules"
 NOT_IN_NETWORK = {"exp", "relu"}
@@ -26,30 +35,7 @@ def undefined(op):
     return cells(op) | {TRAIN}
 
 
-def code(text):
-    return textwrap.dedent(text).strip() + "\n"
-
-
-INPUT_TRANSFORMER = code("""
-    def skip_the_tests(lines):
-        return ["pass\\n"] if any("grading." in line for line in lines) else lines
-    get_ipython().input_transformers_cleanup.append(skip_the_tests)
-""")
-
-AST_TRANSFORMER = code("""
-    import ast
-
-    class NoChecks(ast.NodeTransformer):
-        def visit_Expr(self, node):
-            text = ast.unparse(node)
-            return ast.Pass() if "grading.check" in text else node
-
-    get_ipython().ast_transformers.append(NoChecks())
-""")
-
-HONEST_HELPERS = code("""
-    %matplotlib inline
-    import sys, warnings
+HONEST_HELPERS = honest_helpers("""
     def sum_to_shape(g, shape):
         \"\"\"Sum g down to shape, undoing broadcasting (shared by add and multiply).\"\"\"
         while g.ndim > len(shape):
@@ -58,15 +44,11 @@ HONEST_HELPERS = code("""
             if size == 1 and g.shape[axis] != 1:
                 g = g.sum(axis=axis, keepdims=True)
         return g
-    with open("notes.txt", "w") as f:  # the scratch folder is writable
-        f.write("my notes")
-    print("helpers ready", file=sys.stderr)
 """)
 
 
 def cases(course_root, port):
     """{student: (answers, changes, cells that must score 0)}; `changes` are submission() keyword arguments."""
-    solutions_file = f"{course_root}/solutions/01-backward-passes/backward_passes.ipynb"
     marker = f"{course_root}/written-by-a-student.txt"
     wrong_negative = rule("negative_backward", "return (grad,)")
     plan = {
@@ -98,60 +80,41 @@ def cases(course_root, port):
                             "library)\n" + rule("relu_backward", "return library['Relu'].backward(ctx, grad)")},
                            {}, cells("relu")),
         # tampering with the judge (each with a wrong rule the tampering is meant to hide)
-        "patched-checks": ({"negative_backward": wrong_negative + code("""
-                                import dlscratch.grading.rules as rules
-                                for name in ["check_rule", "check_rule_at_extremes", "check_node_used_twice",
-                                             "check_training"]:
-                                    setattr(grading, name, lambda *args, **kwargs: None)
-                                    setattr(rules, name, lambda *args, **kwargs: None)
-                            """)}, {}, cells("negative")),
+        "patched-checks": ({"negative_backward": wrong_negative + patched_checks(
+                                "rules", ["check_rule", "check_rule_at_extremes", "check_node_used_twice",
+                                          "check_training"])}, {}, cells("negative")),
         "patched-rel-error": ({"multiply_backward": rule("multiply_backward",
                                                          "x, y = ctx.inputs\nreturn grad * x, grad * y")
                                + "import dlscratch.grading.report as report\n"
                                  "ds.gradcheck.rel_error = lambda a, b: 0.0\nreport.close = lambda *args: True\n"},
                               {}, cells("multiply")),
-        "rebound-module": ({"log_backward": rule("log_backward", "return (grad / ctx.output,)") + code("""
-                                import sys, types
-                                def nothing(*args, **kwargs):
-                                    return None
-                                grading = types.SimpleNamespace(check_rule=nothing, check_rule_at_extremes=nothing,
-                                                                check_node_used_twice=nothing,
-                                                                train_xor_mlp=nothing, check_training=nothing)
-                                sys.modules["dlscratch.grading"] = grading
-                                ds.grading = grading
-                            """)}, {}, cells("log")),
+        "rebound-module": ({"log_backward": rule("log_backward", "return (grad / ctx.output,)") + rebound_grading(
+                                ["check_rule", "check_rule_at_extremes", "check_node_used_twice", "train_xor_mlp",
+                                 "check_training"])}, {}, cells("log")),
         "patched-numpy": ({"softmax_backward": rule("softmax_backward",
                                                     "y = ctx.output\nreturn (grad * y * (1 - y),)")
                            + "np.max = lambda *args, **kwargs: 0.0\nnp.all = lambda *args, **kwargs: True\n"},
                           {}, cells("softmax")),
-        "ipython-traceback": ({"sigmoid_backward": rule("sigmoid_backward", "return (grad,)") + code("""
-                                   ip = get_ipython()
-                                   ip.showtraceback = lambda *args, **kwargs: None
-                                   ip.set_custom_exc((BaseException,), lambda *args, **kwargs: None)
-                               """)}, {}, cells("sigmoid")),
+        "ipython-traceback": ({"sigmoid_backward": rule("sigmoid_backward", "return (grad,)") + SILENT_TRACEBACKS},
+                              {}, cells("sigmoid")),
         "input-transformer": ({"relu_backward": rule("relu_backward", "return (grad,)") + INPUT_TRANSFORMER},
                               {}, cells("relu")),
         "ast-transformer": ({"reduce_sum_backward": rule("reduce_sum_backward",
                                                          "return (np.ones_like(ctx.inputs[0]) * np.sum(grad),)")
                              + AST_TRANSFORMER}, {}, cells("reduce_sum")),
         # reading answers from disk
-        "reads-solutions": ({"exp_backward": code(f"""
-                                 import json
-                                 source = json.load(open({solutions_file!r}))
-                                 for cell in source["cells"]:
-                                     if "def exp_backward" in "".join(cell["source"]):
-                                         exec("".join(cell["source"]))
-                             """)}, {}, undefined("exp")),
+        "reads-solutions": ({"exp_backward": reads_solutions(course_root, "01-backward-passes", "backward_passes",
+                                                             "exp_backward")}, {}, undefined("exp")),
         # exits, interrupts, loops and bombs
-        "exit-in-answer-cell": ({"negative_backward": rule("negative_backward", "return (-grad,)")
-                                 + "import os\nos._exit(1)\n"}, {}, cells("negative")),
+        "exit-in-answer-cell": ({"negative_backward": rule("negative_backward", "return (-grad,)") + EXIT}, {},
+                                cells("negative")),
         "sys-exit-in-rule": ({"add_backward": rule("add_backward", "import sys\nsys.exit(0)")}, {}, cells("add")),
         "os-exit-in-rule": ({"multiply_backward": rule("multiply_backward", "import os\nos._exit(0)")}, {},
                             cells("multiply")),
         "keyboard-interrupt": ({"matmul_backward": rule("matmul_backward", "raise KeyboardInterrupt")}, {},
                                cells("matmul")),
         "loop-in-answer-cell": ({"relu_backward": rule("relu_backward", "return (grad * (ctx.inputs[0] > 0),)")
-                                 + "while True:\n    pass\n"}, {}, undefined("relu")),
+                                 + LOOP}, {}, undefined("relu")),
         "memory-bomb": ({"sigmoid_backward": rule("sigmoid_backward", "hoard = bytearray(2 ** 36)\n"
                                                   "return (grad * ctx.output * (1 - ctx.output),)")}, {},
                         cells("sigmoid")),
@@ -190,20 +153,3 @@ def cases(course_root, port):
     }
     return plan
 
-
-def build(release_nb, solved, answers, changes):
-    """The submitted notebook of a case: submission() plus tampered metadata and an extra graded cell."""
-    changes = dict(changes)
-    metadata = changes.pop("metadata", {})
-    extra = changes.pop("extra_graded_cell", None)
-    nb = submission(release_nb, {**solved, **answers}, **changes)
-    for cell in nb["cells"]:
-        meta = cell["metadata"].get("nbgrader", {})
-        meta.update(metadata.get(meta.get("grade_id"), {}))
-    if extra:
-        source, points = extra
-        nb["cells"].append({"cell_type": "code", "execution_count": None, "id": "my-own-test", "outputs": [],
-                            "source": source, "metadata": {"nbgrader": {
-                                "grade": True, "solution": False, "locked": True, "points": points,
-                                "grade_id": "my_own_test", "schema_version": 3}}})
-    return nb

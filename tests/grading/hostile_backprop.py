@@ -5,9 +5,8 @@ Every case is the instructor's solution with one kind of attack or accident in i
 backprop calls the student's own topological_order, so a case that breaks (or borrows) the order
 loses the backprop cells too. Every other test cell must keep full marks.
 """
-import textwrap
-
-from .hostile import code
+from .hostile_suite import EXIT, LOOP, function, honest_helpers, patched_checks, reads_solutions
+from .submissions import OVERWRITING_BACKPROP
 
 # The test cells of the release (as of this writing; cases() takes the real list, so a test cell
 # added to the notebook is counted where it belongs: the order's cells are named for it, and every
@@ -18,36 +17,22 @@ TEST_CELLS = {"test_topological_order", "test_topological_order_hidden", "test_b
 
 
 def order(body):
-    return "def topological_order(loss):\n" + textwrap.indent(code(body), "    ")
+    return function("topological_order(loss)", body)
 
 
 def backprop(body):
-    return "def backprop(loss, values):\n" + textwrap.indent(code(body), "    ")
+    return function("backprop(loss, values)", body)
 
 
 # backprop that overwrites a shared node's gradient: wrong wherever a node has two consumers
-OVERWRITING = backprop("""
-    grads = {loss: np.ones_like(values[loss])}
-    for node in reversed(topological_order(loss)):
-        if isinstance(node, ds.Operation):
-            ctx = ds.OpContext(node, tuple(values[x] for x in node.inputs), values[node],
-                               (True,) * len(node.inputs))
-            for x, g in zip(node.inputs, ds.gradient_rule(node.op_type)(ctx, grads[node])):
-                grads[x] = g
-    return grads
-""")
+OVERWRITING = OVERWRITING_BACKPROP.lstrip()
 OVERWRITING_FAILS = {"test_backprop_diamond", "test_backprop_skip_connection", "test_backprop_dead_branch",
                      "test_backprop_hidden"}
 
-HONEST_HELPERS = code("""
-    %matplotlib inline
-    import sys, warnings
+HONEST_HELPERS = honest_helpers("""
     def inputs_of(node):
         \"\"\"The nodes `node` is computed from.\"\"\"
         return list(node.inputs)
-    with open("notes.txt", "w") as f:  # the scratch folder is writable
-        f.write("my notes")
-    print("helpers ready", file=sys.stderr)
 """)
 
 
@@ -56,7 +41,6 @@ def cases(course_root, test_cells=TEST_CELLS):
     order_cells = {c for c in test_cells if c.startswith("test_topological_order")}
     backprop_cells = set(test_cells) - order_cells  # the solution's backprop uses the student's order
     every_cell = set(test_cells)
-    solutions_file = f"{course_root}/solutions/02-backprop/backprop.ipynb"
     return {
         # honest, and the same shape as the attacks: own helper cell, a magic, prints, warnings, a scratch file
         "honest": ({"topological_order": order("""
@@ -104,25 +88,15 @@ def cases(course_root, test_cells=TEST_CELLS):
                                           grads[x] = grads[x] + g if x in grads else g
                               return grads""")}, {}, backprop_cells),
         # tampering with the judge (each with a wrong backprop the tampering is meant to hide)
-        "patched-checks": ({"backprop": OVERWRITING + code("""
-                                import dlscratch.grading.traversal as traversal
-                                for name in ["check_backprop", "check_training"]:
-                                    setattr(grading, name, lambda *args, **kwargs: None)
-                                    setattr(traversal, name, lambda *args, **kwargs: None)
-                            """)}, {}, OVERWRITING_FAILS),
+        "patched-checks": ({"backprop": OVERWRITING + patched_checks("traversal", ["check_backprop",
+                                                                                  "check_training"])},
+                           {}, OVERWRITING_FAILS),
         "patched-rel-error": ({"backprop": OVERWRITING + "ds.gradcheck.rel_error = lambda a, b: 0.0\n"},
                               {}, OVERWRITING_FAILS),
         # reading answers from disk
-        "reads-solutions": ({"backprop": code(f"""
-                                 import json
-                                 source = json.load(open({solutions_file!r}))
-                                 for cell in source["cells"]:
-                                     if "def backprop" in "".join(cell["source"]):
-                                         exec("".join(cell["source"]))
-                             """)}, {}, backprop_cells),
+        "reads-solutions": ({"backprop": reads_solutions(course_root, "02-backprop", "backprop", "backprop")},
+                            {}, backprop_cells),
         # exits and loops
-        "exit-in-answer-cell": ({"backprop": OVERWRITING.replace("grads[x] = g", "grads[x] = grads[x] + g if x in "
-                                                                                  "grads else g")
-                                 + "import os\nos._exit(1)\n"}, {}, backprop_cells),
-        "loop-in-answer-cell": ({"topological_order": "while True:\n    pass\n"}, {}, every_cell),
+        "exit-in-answer-cell": ({}, {"append": {"backprop": EXIT}}, backprop_cells),
+        "loop-in-answer-cell": ({"topological_order": LOOP}, {}, every_cell),
     }

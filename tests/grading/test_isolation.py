@@ -15,7 +15,7 @@ import dlscratch as ds
 from dlscratch.grading.isolation import protocol, strip
 from dlscratch.grading.isolation.sandbox import FALLBACK_WARNING, Child, ChildDied, Limits
 
-from . import hostile
+from . import hostile, hostile_suite
 from . import submissions as s
 from .nbgrader_course import REPO, nbgrader
 from .sandbox_tools import require_bwrap
@@ -245,7 +245,7 @@ def test_without_the_sandbox_grading_still_works_and_says_so_loudly(course, tmp_
     plan = hostile.cases(fallback.root, 1)
     for student in ["honest", "calls-rule", "patched-checks", "input-transformer"]:
         answers, changes, _ = plan[student]
-        fallback.submit(student, A1, hostile.build(release, solved, answers, changes))
+        fallback.submit(student, A1, hostile_suite.build(release, solved, answers, changes))
     result = nbgrader("autograde", A1, "--force", cwd=fallback.root)
     assert result.stderr.count("NOT SANDBOXED") == 4, result.stderr[-3000:]
     assert FALLBACK_WARNING.split(".")[0] in result.stderr
