@@ -59,7 +59,7 @@ c.GenerateFeedback.exporter_class = "dlscratch.grading.feedback.FeedbackExporter
 # nbgrader's Execute step is replaced by IsolatedExecute: for the assignments listed below, the
 # student's cells run in a bubblewrap sandbox (no network, no course files, as nobody, with
 # resource limits) and the test cells run in nbgrader's own process, from the gradebook's copy,
-# calling the student's functions only with data. The other assignments still run in the kernel.
+# calling the student's functions only with data. An assignment not listed runs in the kernel, as stock.
 # Without bubblewrap it falls back to a plain subprocess and says so loudly on every notebook.
 # RestoreCellMetadata (all assignments) puts the gradebook's nbgrader metadata back on the cells it
 # knows and ignores the metadata of cells it does not (a student's extra "graded" cell).
@@ -82,6 +82,6 @@ c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKern
                                       OverwriteCells, CheckCellMetadata]
 c.Autograde.autograde_preprocessors = [IsolatedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
-c.IsolatedExecute.assignments = ["01-backward-passes", "02-backprop"]
+c.IsolatedExecute.assignments = ["01-backward-passes", "02-backprop", "03-training", "04-forward-engine"]
 c.IsolatedExecute.sandbox = "auto"  # "bwrap" to refuse grading without the sandbox
 # --- end of isolated grading ------------------------------------------------------------------

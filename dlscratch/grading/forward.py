@@ -21,7 +21,7 @@ from ..train import GradientDescentOptimizer, fit
 from .classifiers import classifier
 from .report import CheckFailed, close, expected_and_yours, numpy_warnings
 from .sample_graphs import random_graph
-from .student_code import library_unavailable, quiet_check, quietly, run_student, student_code
+from .student_code import FORWARD_COUNTERS, library_unavailable, quiet_check, quietly, run_student, student_code
 
 REFUSED = ("evaluate_all", "run", "topological_order")
 FINE = "ds.op_class, ds.OpContext and node.value are fine to use"
@@ -112,9 +112,11 @@ def counting_forwards(graph):
 
     for cls, (_, forward) in originals.items():
         cls.forward = counting(forward)
+    FORWARD_COUNTERS.append(counts)  # calls counted in the grading sandbox are added to `counts` too
     try:
         yield counts
     finally:
+        FORWARD_COUNTERS.remove(counts)
         for cls, (own, _) in originals.items():
             if own is None:
                 del cls.forward  # it was inherited

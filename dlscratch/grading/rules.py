@@ -15,6 +15,9 @@ from .rule_case import ARGUMENTS, HINTS, RuleCase
 from .student_code import quiet_check, quietly, reject_library_code, student_code
 
 
+EXACT_TOLERANCE = 1e-13  # a formula's gradient against the library's exact rule, relative (norm)
+
+
 def example(op, *inputs, **attrs):
     """`ctx, grad = grading.example(ds.multiply, x, y)`: what a rule gets, to try yours by hand."""
     case = RuleCase(op, inputs, attrs)
@@ -49,6 +52,20 @@ def check_rule(op, rule, *inputs, **attrs):
                 f"(relative error {error:.2g} against finite differences; it must be below {TOLERANCE:g}).\n"
                 f"{expected_and_yours(expected, g)}\n"
                 f"Hint: {case.value_hint(i, g, expected, rule)}{numpy_warnings(caught)}")
+    # Finite differences are only a referee within 1e-5: a rule that estimates the gradient by nudging the
+    # inputs passes that. The derivative's formula, however it is written, agrees with the library's exact
+    # rule to rounding (under 1e-15 on these inputs); a numerical estimate does not (1e-12 and more).
+    exact = case.expected_by_library()
+    for i, g in enumerate(grads):
+        difference = np.linalg.norm(np.asarray(g, dtype=np.float64) - exact[i]) / max(np.linalg.norm(exact[i]),
+                                                                                        1e-300)
+        if difference > EXACT_TOLERANCE:
+            raise CheckFailed(
+                f"{case.describe(rule)}: the gradient for {case.names[i]} is close, but not exact: it differs from "
+                f"the derivative by {difference:.1g} (relative), where any exact formula differs by rounding "
+                f"only (below {EXACT_TOLERANCE:g}).\nHint: a gradient estimated numerically (nudging the inputs "
+                "and rerunning the forward pass) is an approximation. Write the derivative as a formula of "
+                "ctx.inputs, ctx.output and grad.")
 
 
 @quiet_check

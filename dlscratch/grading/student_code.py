@@ -17,6 +17,10 @@ from ..core import session as core_session
 from ..core import traversal as core_traversal
 from .report import CheckFailed
 
+# The counts of the checks' `forward.counting_forwards` blocks now open. When the student's code runs
+# in the grading sandbox, its forward calls are counted there and added here (isolation/preprocessor.py).
+FORWARD_COUNTERS = []
+
 # Frames from here down are the library's, not the student's.
 _LIBRARY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

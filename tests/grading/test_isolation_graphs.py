@@ -27,9 +27,10 @@ def send(value, rng=None):
 
 
 def answer(value, reader, writer):
-    """`value` (built in the sandbox) as the grader receives it."""
+    """`value` (built in the sandbox) as the grader receives it, the nodes it made built on the grader's side."""
     arrays = []
-    tree = protocol.encode(value, arrays, nodes=reader)
+    tree = protocol.encode(value, arrays, nodes=reader.begin(arrays))
+    writer.receive(reader.outgoing, arrays)
     return protocol.decode(tree, arrays, nodes=writer)
 
 
@@ -65,14 +66,62 @@ def test_a_graph_crosses_whole_and_comes_back_as_the_same_nodes(name):
     assert set(back) == set(expected)
 
 
-def test_a_node_made_in_the_sandbox_comes_back_as_no_node():
+def test_nodes_made_in_the_sandbox_come_back_built_by_the_graders_own_ops():
     graph, problem = build("diamond")
     loss, reader, writer = send(problem.loss)
     with loss.graph.as_default():
-        made = ds.negative(loss)
+        scale = ds.constant(2.0, name="scale")
+        made = ds.negative(ds.reduce_max(loss * scale, keepdims=True), name="made")
     back = answer([loss, made], reader, writer)
-    assert back[0] is problem.loss and not isinstance(back[1], ds.Node)
-    assert type(back[1]).__name__ == graphs.NEW_NODE
+    assert back[0] is problem.loss and isinstance(back[1], ds.Operation) and back[1].graph is graph
+    assert back[1].op_type == "Neg" and back[1].inputs[0].op_type == "Max"
+    assert back[1].inputs[0].attrs == {"axis": None, "keepdims": True}
+    values = ds.Session(graph).run([problem.loss, back[1]], problem.feed)
+    assert np.allclose(values[1], -2 * values[0])
+    # the same node sent again is the sandbox's own node, not a copy
+    arrays = []
+    tree = protocol.encode(back[1], arrays, nodes=writer.begin(arrays))
+    assert not writer.descriptions and protocol.decode(tree, arrays, nodes=reader) is made
+
+
+def test_a_node_of_an_op_only_the_students_code_knows_comes_back_as_no_node():
+    graph, problem = build("chain")
+    loss, reader, writer = send(problem.loss)
+    with loss.graph.as_default():
+        made = ds.Operation("CubeOfMyOwn", [loss], name="cube")
+    back = answer(made, reader, writer)
+    assert not isinstance(back, ds.Node) and "CubeOfMyOwn" in type(back).__name__
+
+
+def test_a_made_node_that_the_library_refuses_is_not_data():
+    graph, problem = build("chain")
+    loss, reader, writer = send(problem.loss)
+    with loss.graph.as_default():
+        made = ds.Operation("MatMul", [loss, loss], attrs={"name": "sneaky"})
+    with pytest.raises(protocol.ProtocolError):
+        answer(made, reader, writer)
+
+
+def test_variables_changed_in_the_sandbox_change_on_the_graders_side_the_same_way():
+    with ds.Graph().as_default():
+        W, b = ds.Variable(np.ones((2, 2)), name="W"), ds.Variable(np.zeros(2), name="b")
+    (W2, b2), reader, writer = send((W, b))
+    original_W, original_b = W.value, b.value
+    snapshot = reader.variable_snapshot()
+    W2.value = W2.value * 3  # replaced
+    b2.value += 1  # in place
+    arrays = []
+    changes = reader.begin(arrays).variable_changes(snapshot)
+    writer.apply_variable_changes(changes, arrays)
+    assert W.value is not original_W and np.array_equal(W.value, 3 * np.ones((2, 2)))
+    assert b.value is original_b and np.array_equal(b.value, np.ones(2))
+    # and what the grader changes reaches the sandbox before the next call
+    W.value = np.full((2, 2), 7.0)
+    arrays = []
+    updates = writer.begin(arrays).variable_updates()
+    assert [i for i, _ in updates] == [writer.ids[W]]
+    reader.set_values(updates, arrays)
+    assert np.array_equal(W2.value, np.full((2, 2), 7.0))
 
 
 @pytest.mark.parametrize("name", ["chain", "diamond", "skip connection", "dead branch", "mlp"])
@@ -133,7 +182,7 @@ def test_the_solution_runs_in_a_child_on_every_graph_of_the_checks(tmp_path):
         def call(name, *args):
             arrays = []
             writer = graphs.GraphWriter(arrays)
-            header = {"op": "call", "name": name, "args": protocol.encode(args, arrays, nodes=writer),
+            header = {"op": "call", "name": name, "reset": True, "args": protocol.encode(args, arrays, nodes=writer),
                       "kwargs": protocol.encode({}, arrays), "graph": writer.descriptions}
             reply, got = child.request(header, arrays, time.monotonic() + 60)
             assert reply["ok"], reply

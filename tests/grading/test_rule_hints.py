@@ -28,3 +28,56 @@ def test_relu_letting_grad_through_everywhere_is_named():
 
     message = _message(relu_backward, np.array([-1.5, -0.5, 0.5, 1.5]))
     assert "passes grad through unchanged" in message or "x <= 0" in message
+
+
+def numerical_rule(eps):
+    """A "rule" that estimates the gradient by central differences through the op's own forward."""
+    def rule(ctx, grad):
+        forward = ds.op_class(ctx.node.op_type).forward
+        grads = []
+        for i in range(len(ctx.inputs)):
+            inputs = [np.array(a, dtype=np.float64) for a in ctx.inputs]
+            g = np.zeros_like(inputs[i])
+            for index in np.ndindex(g.shape):
+                old, sums = inputs[i][index], []
+                for step in (eps, -eps):
+                    inputs[i][index] = old + step
+                    sums.append(np.sum(grad * forward(ds.OpContext(ctx.node, inputs), *inputs, **ctx.node.attrs)))
+                inputs[i][index] = old
+                g[index] = (sums[0] - sums[1]) / (2 * eps)
+            grads.append(g)
+        return tuple(grads)
+    return rule
+
+
+CASES = [(ds.exp, [[0.5, -1.0, 2.0]]), (ds.sigmoid, [[0.3, -2.0], [1.0, 4.0]]), (ds.log, [[0.5, 2.0, 7.0]]),
+         (ds.square, [[1.0, -2.0, 0.5]]), (ds.negative, [[1.0, -2.0]]), (ds.relu, [[-1.5, 0.5, 2.0]]),
+         (ds.add, [[1.0, 2.0]], [[3.0, -1.0]]), (ds.multiply, [[1.0, 2.0]], [3.0, -1.0]),
+         (ds.matmul, [[1.0, 2.0]], [[3.0], [4.0]]), (ds.softmax, [[1.0, 2.0, 0.5]]), (ds.reduce_sum, [[1.0, 2.0]])]
+
+
+@pytest.mark.parametrize("eps", [1e-4, 1e-5, 1e-6])
+@pytest.mark.parametrize("case", CASES, ids=[op.__name__ for op, *_ in CASES])
+def test_a_numerically_estimated_gradient_is_not_a_rule(case, eps):
+    op, inputs = case[0], [np.array(x) for x in case[1:]]
+    rule, reference = numerical_rule(eps), ds.gradient_rule(op)
+    estimate, exact = rule(*grading.example(op, *inputs)), reference(*grading.example(op, *inputs))
+    # within finite differences' own tolerance (1e-5), so checking against them alone passed it
+    assert all(ds.gradcheck.rel_error(a, b) < 1e-5 for a, b in zip(estimate, exact))
+    with pytest.raises(grading.CheckFailed) as info:
+        grading.check_rule(op, rule, *inputs)
+    assert "close, but not exact" in " ".join(str(info.value).split())
+
+
+def test_an_exact_formula_written_differently_is_still_exact():
+    def sigmoid_backward(ctx, grad):  # not the library's s * (1 - s)
+        (x,) = ctx.inputs
+        e = np.exp(-x)
+        return (grad * e / (1 + e) ** 2,)
+
+    def softmax_backward(ctx, grad):  # the whole Jacobian, row by row
+        s = ctx.output
+        return (np.stack([(np.diag(row) - np.outer(row, row)) @ g for row, g in zip(s, grad)]),)
+
+    grading.check_rule(ds.sigmoid, sigmoid_backward, np.linspace(-4, 4, 9))
+    grading.check_rule(ds.softmax, softmax_backward, np.array([[1.0, 2.0, 0.5], [-3.0, 0.0, 3.0]]))

@@ -5,12 +5,19 @@ Started by `sandbox.Child` inside the sandbox with the library's reference answe
 
     {"op": "run", "index": i, "source": code}   run one of the student's cells
     {"op": "call", "name": f, "args": [...], "kwargs": {...}}   call f; answer with its value
-        (with "graph": [...] when the arguments hold graph nodes: graphs.py rebuilds them)
+        (with "graph": [...] when the arguments hold graph nodes: graphs.py rebuilds them;
+        "variables": values the grader changed; "reset": a new test cell; "count_forwards")
+
+While a call runs, the student's code may call a function of the grader's (a callback): the
+child then writes {"callback": id, "args", "kwargs"} and reads the grader's answer before
+going on. The answer to the call itself carries the value, the arrays and Variables the call
+changed, the nodes it made (graphs.py) and, if asked, how often each node's forward ran.
 
 Whatever happens here is the student's business: the grader trusts none of it, checks
 the form of every answer, and decides pass or fail on its own side.
 """
 import builtins
+import contextlib
 import linecache
 import os
 import sys
@@ -62,6 +69,7 @@ def _error(e):
         if frame.filename.startswith(CELL_PREFIX):
             info["cell"] = int(frame.filename[len(CELL_PREFIX):-1])
             info["lineno"] = frame.lineno
+            info["function"] = frame.name  # a message may name it ("too deep a recursion in post_order()")
             break
     return info
 
@@ -79,16 +87,63 @@ def _same(a, b):
     return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
 
 
+class GraderFunctionFailed(Exception):
+    """A function of the grader's (a callback such as a check's `step`) failed on what your code gave it."""
+
+
+@contextlib.contextmanager
+def counting_forwards(reader, counts):
+    """Count each graph node's op forward calls while the student's code runs (assignment 4's checks
+    ask: a shared node computed twice, or a value computed without the registry, is named)."""
+    from dlscratch.core.registry import OPS, OpContext
+    originals = {cls: (cls.__dict__.get("forward"), cls.forward) for cls in set(OPS.values())}
+
+    def counting(forward):
+        def counted(ctx, *inputs, **attrs):
+            key = reader.ids.get(ctx.node, "new") if isinstance(ctx, OpContext) else "unknown"
+            counts[key] = counts.get(key, 0) + 1
+            return forward(ctx, *inputs, **attrs)
+        return staticmethod(counted)
+
+    for cls, (_, forward) in originals.items():
+        cls.forward = counting(forward)
+    try:
+        yield
+    finally:
+        for cls, (own, _) in originals.items():
+            if own is None:
+                del cls.forward
+            else:
+                cls.forward = own
+
+
 def main(rfd, wfd):
     namespace = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": _NoIPython,
                  "display": lambda *args, **kwargs: None}
+    reader = None
+
+    def call_back(handle, args, kwargs):
+        """Ask the grader to run its function `handle` with data; its answer, as data."""
+        out = []
+        reader.begin(out)
+        header = {"callback": handle, "args": encode(tuple(args), out, nodes=reader),
+                  "kwargs": encode(dict(kwargs), out, nodes=reader)}
+        header["graph"] = reader.outgoing
+        write_message(wfd, header, out)
+        answer, arrays = read_message(rfd)
+        if not answer.get("ok"):
+            raise GraderFunctionFailed(str(answer.get("message", "the grader's function failed"))[:2000])
+        reader.add(answer.get("graph") or [], arrays)
+        reader.set_values(answer.get("variables") or [], arrays)
+        return decode(answer.get("value"), arrays, nodes=reader)
+
     write_message(wfd, {"ready": True, "uid": os.getuid()})
     while True:
         try:
             request, arrays = read_message(rfd)
         except EOFError:
             os._exit(0)
-        reply, out = {"ok": True}, []
+        reply, out, after = {"ok": True}, [], None
         try:
             if request["op"] == "run":
                 filename = f"{CELL_PREFIX}{int(request['index'])}>"
@@ -97,23 +152,44 @@ def main(rfd, wfd):
                 exec(compile(source, filename, "exec"), namespace)
                 reply["names"] = _names(namespace)
             elif request["op"] == "call":
-                nodes = None
-                if request.get("graph"):  # the arguments hold graph nodes: rebuild their graphs here
-                    from .graphs import GraphReader
-                    nodes = GraphReader(request["graph"], arrays)
-                args = decode(request["args"], arrays, Context, nodes=nodes)
-                kwargs = decode(request["kwargs"], arrays, Context, nodes=nodes)
+                from .graphs import GraphReader
+                if reader is None or request.get("reset"):  # a new test cell: its own graphs and dicts
+                    reader = GraphReader(call_back=call_back)
+                reader.add(request.get("graph") or [], arrays)
+                reader.set_values(request.get("variables") or [], arrays)
+                args = decode(request["args"], arrays, Context, nodes=reader)
+                kwargs = decode(request["kwargs"], arrays, Context, nodes=reader)
                 before = [a.copy() for a in arrays]
+                snapshot, counts = reader.variable_snapshot(), {}
+                after = (reader, snapshot, counts if request.get("count_forwards") else None)
                 function = namespace.get(request["name"])
                 if not callable(function):
                     raise NameError(f"name {request['name']!r} is not defined")
-                value = function(*args, **kwargs)
-                reply["value"] = encode(value, out, nodes=nodes)
+                graph = reader.graphs.get(request.get("default_graph"))
+                with contextlib.ExitStack() as inside:
+                    if graph is not None:  # the grader's default graph, as in a kernel
+                        inside.enter_context(graph.as_default())
+                    if request.get("count_forwards"):
+                        inside.enter_context(counting_forwards(reader, counts))
+                    value = function(*args, **kwargs)
+                reader.begin(out)
+                reply["value"] = encode(value, out, nodes=reader)
                 # Arrays the call changed in place go back too: the grader checks for that mistake.
                 reply["changed"] = [[i, encode(a, out)] for i, (a, b) in enumerate(zip(arrays, before))
                                     if a.flags.writeable and not _same(a, b)]
         except BaseException as e:  # sys.exit and KeyboardInterrupt included: they are the student's errors
             reply, out = {"ok": False, "error": _error(e), "names": _names(namespace)}, []
+            if after is not None:
+                after[0].begin(out)
+        if after is not None:  # what the call did to the Variables, and which forwards it ran
+            reader, snapshot, counts = after
+            try:
+                reply["variables"] = reader.variable_changes(snapshot)
+                reply["graph"] = reader.outgoing
+                if counts is not None:
+                    reply["forward_calls"] = [[k, n] for k, n in counts.items()]
+            except Exception as e:  # e.g. a Variable's value that is not data
+                reply, out = {"ok": False, "error": _error(e), "names": _names(namespace)}, []
         try:
             write_message(wfd, reply, out)
         except (TypeError, ValueError) as e:  # e.g. a value json cannot write

@@ -1,5 +1,6 @@
-"""Graphs as data, for student functions that take graph nodes (assignment 2's `topological_order(loss)`
-and `backprop(loss, values)`).
+"""Graphs as data, for student functions that take or return graph nodes (assignment 2's
+`backprop(loss, values)`, assignment 3's `cross_entropy(logits, labels)` and update steps,
+assignment 4's `evaluate(fetches, feed_dict)`).
 
 Grader side, `GraphWriter`: the first node a call's arguments mention brings its whole graph along
 (dead branches included: a consumer off the path to the loss is part of the exercise), each node as
@@ -14,18 +15,35 @@ Sandbox side, `GraphReader`: rebuilds the nodes with the library's own classes (
 `node.consumers`, `isinstance(node, ds.Operation)`, `ds.gradient_rule(node.op_type)` and
 `ds.OpContext` work as in a kernel), and sends the nodes of the answer back as their ids.
 
+Both tables live for one test cell, so the nodes of one call are the same objects in the next (an
+optimizer's `state` dict, keyed by Variables, keeps working). Around each call:
+
+- Variables: the writer sends the values the grader changed since the last call; the reader sends
+  back the Variables the student's code changed, saying whether the array was replaced or changed
+  in place, and the writer does the same to the grader's Variables (the checks look for both).
+- Nodes the student's code made (a loss built from ops) come back described like the grader's, with
+  negative ids; the writer builds them in the grader's graph with the grader's own op registry
+  (`OPS[type].apply`), so the checks run them on the grader's engine. Only registered op types and
+  data attrs are accepted.
+- Functions of the grader's (a check's `step`) cross as callbacks: calling one in the sandbox asks
+  the grader to run it with data and waits for its answer.
+- Dicts keep their identity: a dict the grader passes again is the sandbox's same dict, with what
+  the student's code put in it.
+
 Nothing about the order crosses: the ids are a random permutation, the nodes are described (and
 so listed in `graph.nodes` and in each `consumers`) in a random order, and {node: value} dicts go
 in a random order. A kernel's graph lists its nodes in creation order, its ids count up, and the
 values of a forward pass come in the order the Session ran them: each a topological order for the
 taking. The rebuilding itself follows no order either (nodes first, then their inputs), so the
-sandbox holds no traversal a student could borrow.
+sandbox holds no traversal a student could borrow; the nodes the student made are described in a
+random order too, and put in order on the grader's side.
 
 This module must not import nbgrader or Jupyter: the sandbox imports it from the stripped library.
 """
 import itertools
 import random
 import secrets
+import types
 
 import numpy as np
 
@@ -35,7 +53,8 @@ from .protocol import ProtocolError, decode, encode, opaque
 KINDS = (("Variable", Variable), ("Constant", Constant), ("Placeholder", Placeholder), ("Operation", Operation),
          ("Node", Node))
 CLASSES = dict(KINDS)
-NEW_NODE = "node_made_by_your_code"  # a node the answer holds that is not in the graphs sent
+NEW_NODE = "node_made_by_your_code"  # a node of the answer's that cannot be rebuilt on the grader's side
+CALLBACKS = (types.FunctionType, types.MethodType, types.BuiltinFunctionType)
 
 
 def _shape(shape):
@@ -48,13 +67,51 @@ def _ordered(nodes):
     return all(position.get(x, -1) < i for i, n in enumerate(nodes) for x in n.inputs)
 
 
-class GraphWriter:
-    """The grader's side: nodes to ids (describing their graphs into `arrays` as they come), ids back to nodes."""
+def _description(node, i, graph, ids, arrays):
+    """One node as data: what the other side needs to rebuild it."""
+    kind = next(name for name, cls in KINDS if isinstance(node, cls))
+    d = {"id": i, "graph": graph, "kind": kind, "type": str(node.op_type), "name": str(node.name),
+         "inputs": [ids[x] for x in node.inputs]}
+    if kind == "Operation":
+        d["attrs"] = encode(dict(node.attrs), arrays)
+        d["shape"] = _shape(getattr(node, "shape", None))
+    if kind in ("Variable", "Constant"):
+        d["value"] = encode(node.value, arrays)
+    if kind == "Variable":
+        d["trainable"] = bool(node.trainable)
+    if kind == "Placeholder":
+        d["shape"] = _shape(node.shape)
+        d["default"] = encode(node.default, arrays)
+    dtype = getattr(node, "dtype", None)
+    try:
+        d["dtype"] = None if dtype is None else np.dtype(dtype).str
+    except TypeError:
+        d["dtype"] = None
+    return d
 
-    def __init__(self, arrays, rng=None):
-        self.arrays = arrays
+
+def _same(a, b):
+    return isinstance(a, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype and bool(
+        np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+
+
+class GraphWriter:
+    """The grader's side: nodes to ids (describing their graphs into `arrays` as they come), ids back
+    to nodes, the student's new nodes built here, Variables kept in step, callbacks and dicts."""
+
+    def __init__(self, arrays=None, rng=None):
         self.rng = rng or random.Random(secrets.randbits(64))
-        self.ids, self.nodes, self.graphs, self.descriptions = {}, {}, {}, []
+        self.ids, self.nodes, self.graphs, self.graph_objects = {}, {}, {}, {}
+        self.synced = {}  # Variable -> (its array, a copy) as the sandbox last saw it
+        self.callbacks, self.dicts = {}, {}  # id -> function; id(dict) -> (dict, handle)
+        self.begin(arrays if arrays is not None else [])
+
+    def begin(self, arrays):
+        """Start a message whose arrays go into `arrays`."""
+        self.arrays, self.descriptions = arrays, []
+        return self
+
+    # --- nodes out -------------------------------------------------------------------------------
 
     def encode_node(self, value):
         if not isinstance(value, Node):
@@ -91,9 +148,15 @@ class GraphWriter:
     def make_dict(self, pairs, run):
         return dict(pairs)
 
+    def graph_index(self, graph):
+        """The index of `graph` if its nodes have crossed (the sandbox has it), else None."""
+        index = self.graphs.get(id(graph))
+        return index if index is not None and self.graph_objects.get(index) is graph else None
+
     def _describe(self, node):
         """Describe the graph of `node` (every node in it, and any input outside it) in a random order."""
         graph = self.graphs.setdefault(id(node.graph), len(self.graphs))
+        self.graph_objects[graph] = node.graph
         todo, seen = [n for n in getattr(node.graph, "nodes", ()) if n not in self.ids] + [node], set()
         new = []
         while todo:  # the graph's nodes, and inputs from elsewhere (not expected, but then still described)
@@ -109,43 +172,139 @@ class GraphWriter:
             if n not in behind:
                 behind.add(n)
                 todo.extend(n.inputs)
+        first = max(self.nodes, default=-1) + 1
         by_id = self._scramble(list(new), behind)  # the order of the ids, then of graph.nodes: neither says anything
-        ids = dict(zip(by_id, range(len(self.nodes), len(self.nodes) + len(new))))
+        ids = dict(zip(by_id, range(first, first + len(new))))
         new = self._scramble(new, behind)
         for n, i in ((n, ids[n]) for n in new):
             self.ids[n], self.nodes[i] = i, n
         for n in new:
-            self.descriptions.append(self._description(n, graph))
+            self.descriptions.append(_description(n, self.ids[n], graph, self.ids, self.arrays))
+            if isinstance(n, Variable):
+                self.synced[n] = (n.value, np.array(n.value, copy=True))
 
-    def _description(self, node, graph):
-        kind = next(name for name, cls in KINDS if isinstance(node, cls))
-        d = {"id": self.ids[node], "graph": graph, "kind": kind, "type": str(node.op_type), "name": str(node.name),
-             "inputs": [self.ids[x] for x in node.inputs]}
-        if kind == "Operation":
-            d["attrs"] = encode(dict(node.attrs), self.arrays)
-            d["shape"] = _shape(getattr(node, "shape", None))
-        if kind in ("Variable", "Constant"):
-            d["value"] = encode(node.value, self.arrays)
-        if kind == "Variable":
-            d["trainable"] = bool(node.trainable)
-        if kind == "Placeholder":
-            d["shape"] = _shape(node.shape)
-            d["default"] = encode(node.default, self.arrays)
-        dtype = getattr(node, "dtype", None)
-        d["dtype"] = None if dtype is None else np.dtype(dtype).str
-        return d
+    # --- Variables, callbacks, dicts -------------------------------------------------------------
+
+    def variable_updates(self):
+        """[[id, value]] for the Variables the grader changed since the sandbox last saw them."""
+        updates = []
+        for v, (array, copy) in self.synced.items():
+            if v.value is not array or not _same(v.value, copy):
+                updates.append([self.ids[v], encode(v.value, self.arrays)])
+                self.synced[v] = (v.value, np.array(v.value, copy=True))
+        return updates
+
+    def apply_variable_changes(self, changes, arrays):
+        """Do to the grader's Variables what the student's code did to the sandbox's: replace the
+        value, or change the same array in place."""
+        for i, tree, in_place in changes:
+            v = self.nodes.get(i)
+            if not isinstance(v, Variable):
+                raise ProtocolError("a changed Variable that is not one")
+            new = decode(tree, arrays)
+            old = v.value
+            if in_place and isinstance(new, np.ndarray) and isinstance(old, np.ndarray) and old.flags.writeable \
+                    and old.shape == new.shape:
+                old[...] = new
+            else:
+                v.value = new
+            self.synced[v] = (v.value, np.array(v.value, copy=True))
+
+    def encode_callable(self, value):
+        if isinstance(value, CALLBACKS) and not isinstance(value, type):
+            handle = len(self.callbacks)
+            self.callbacks[handle] = value
+            return {"t": "callback", "id": handle}
+        return None
+
+    def dict_handle(self, value):
+        """The same handle every time the same dict is sent (kept alive here, so ids stay unique)."""
+        entry = self.dicts.get(id(value))
+        if entry is None or entry[0] is not value:
+            entry = self.dicts[id(value)] = (value, len(self.dicts))
+        return entry[1]
+
+    def decoded_dict(self, handle, build):
+        return build()
+
+    def decode_callback(self, handle):
+        return opaque("function")  # the sandbox's functions stay there
+
+    # --- the student's nodes in ----------------------------------------------------------------------
+
+    def receive(self, descriptions, arrays):
+        """Build the nodes the student's code made, described by the sandbox, in the grader's graphs."""
+        from ...core.registry import OPS
+        pending = {}
+        for d in descriptions or ():
+            if not isinstance(d, dict) or type(d.get("id")) is not int or d["id"] >= 0 or d["id"] in self.nodes:
+                raise ProtocolError("a new node needs a new negative id")
+            pending[d["id"]] = d
+        while pending:  # inputs first; in the order of no one's traversal but this loop's
+            ready = [d for d in pending.values() if all(i in self.nodes for i in d.get("inputs", ()))]
+            if not ready:
+                raise ProtocolError("the new nodes' inputs are not all known (a cycle?)")
+            for d in ready:
+                del pending[d["id"]]
+                node = self._build(d, arrays, OPS)
+                self.ids[node], self.nodes[d["id"]] = d["id"], node
+                if isinstance(node, Variable):
+                    self.synced[node] = (node.value, np.array(node.value, copy=True))
+
+    def _build(self, d, arrays, ops):
+        inputs = [self.nodes[i] for i in d.get("inputs", ())]
+        if any(not isinstance(x, Node) for x in inputs):
+            return opaque(NEW_NODE)
+        graph = inputs[0].graph if inputs else self.graph_objects.get(d.get("graph"))
+        if graph is None:
+            graph = self.graph_objects[d.get("graph")] = Graph()
+        kind, name = str(d.get("kind")), str(d.get("name", ""))[:200] or None
+        try:
+            with graph.as_default():
+                if kind == "Operation":
+                    cls = ops.get(str(d.get("type")))
+                    if cls is None:  # an op only the student's code knows: nothing here can compute it
+                        return opaque(f"node_of_the_unknown_op_{d.get('type')}")
+                    attrs = decode(d.get("attrs", {"t": "dict", "v": {}}), arrays)
+                    if not isinstance(attrs, dict) or "name" in attrs:
+                        raise ProtocolError("an op's attrs are not a dict of settings")
+                    return cls.apply(*inputs, name=name, **attrs)
+                if kind == "Variable":
+                    return Variable(decode(d.get("value"), arrays), name=name, trainable=bool(d.get("trainable")))
+                if kind == "Constant":
+                    return Constant(decode(d.get("value"), arrays), name=name)
+                if kind == "Placeholder":
+                    dtype = None if d.get("dtype") is None else np.dtype(str(d["dtype"]))
+                    shape = d.get("shape")
+                    shape = None if shape is None else tuple(None if s is None else int(s) for s in shape)
+                    return Placeholder(shape=shape, dtype=dtype, name=name, default=decode(d.get("default"), arrays))
+        except ProtocolError:
+            raise
+        except Exception as e:  # the library refused it (another graph, float32 with float64, ...)
+            raise ProtocolError(f"a node your code made cannot be rebuilt: {type(e).__name__}: {e}") from None
+        return opaque(NEW_NODE)
 
 
 class GraphReader:
-    """The sandbox's side: the graphs of one call rebuilt from their descriptions; nodes to ids and back."""
+    """The sandbox's side: the graphs of one test cell rebuilt from their descriptions; nodes to ids
+    and back; the student's new nodes described; Variables watched."""
 
-    def __init__(self, descriptions, arrays):
-        self.nodes, self.ids, graphs = {}, {}, {}
+    def __init__(self, descriptions=(), arrays=(), call_back=None):
+        self.nodes, self.ids, self.graphs, self.graph_ids = {}, {}, {}, {}
+        self.outgoing, self.arrays, self.dicts, self.call_back = [], [], {}, call_back
+        self.rng = random.Random(secrets.randbits(64))
+        self.add(descriptions, arrays)
+
+    def add(self, descriptions, arrays):
+        """Rebuild the nodes described (the graphs the grader sent with one call)."""
+        added = []
         for d in descriptions:  # first the nodes, in the random order they came in
-            node = self._node(d, arrays, graphs)
+            node = self._node(d, arrays, self.graphs)
             self.nodes[d["id"]], self.ids[node] = node, d["id"]
-        for d in descriptions:  # then their inputs (and so the consumers)
-            node = self.nodes[d["id"]]
+            added.append((d, node))
+        for graph_index, graph in self.graphs.items():
+            self.graph_ids[id(graph)] = graph_index
+        for d, node in added:  # then their inputs (and so the consumers)
             try:
                 node.inputs = tuple(self.nodes[int(i)] for i in d["inputs"])
             except (KeyError, TypeError, ValueError):
@@ -153,7 +312,7 @@ class GraphReader:
             for x in node.inputs:
                 if node not in x.consumers:
                     x.consumers.append(node)
-        for graph in graphs.values():
+        for graph in self.graphs.values():
             graph._ids = itertools.count(max((n.id for n in graph.nodes), default=-1) + 1)
 
     @staticmethod
@@ -186,11 +345,35 @@ class GraphReader:
         graph._by_name[node.name] = node
         return node
 
+    def begin(self, arrays):
+        """Start a message whose arrays go into `arrays` (the new nodes it mentions are described too)."""
+        self.arrays, self.outgoing = arrays, []
+        return self
+
     def encode_node(self, value):
         if not isinstance(value, Node):
             return None
-        i = self.ids.get(value)
-        return {"t": "opaque", "type": NEW_NODE} if i is None else {"t": "node", "id": i}
+        if value not in self.ids:
+            self._describe_new(value)
+        return {"t": "node", "id": self.ids[value]}
+
+    def _describe_new(self, node):
+        """Give `node` and the new nodes behind it negative ids, and describe them (in a random order:
+        the grader puts them in order)."""
+        new, todo = [], [node]
+        while todo:
+            n = todo.pop()
+            if n in self.ids or not isinstance(n, Node):
+                continue
+            self.ids[n] = -(len(self.ids) + 1)
+            self.nodes[self.ids[n]] = n
+            new.append(n)
+            todo.extend(n.inputs)
+        self.rng.shuffle(new)
+        for n in new:
+            graph = self.graph_ids.setdefault(id(n.graph), -(len(self.graph_ids) + 1))
+            self.graphs.setdefault(graph, n.graph)
+            self.outgoing.append(_description(n, self.ids[n], graph, self.ids, self.arrays))
 
     def decode_node(self, i):
         try:
@@ -213,3 +396,44 @@ class GraphReader:
                            if isinstance(node, Operation) and node.op_type in OPS
                            and all(x in values for x in node.inputs)}
         return values
+
+    def encode_callable(self, value):
+        return None
+
+    def decode_callback(self, handle):
+        call_back = self.call_back
+
+        def grader_function(*args, **kwargs):
+            return call_back(handle, args, kwargs)
+        return grader_function
+
+    def dict_handle(self, value):
+        return None
+
+    def decoded_dict(self, handle, build):
+        """The dict the grader sent before under this handle (what the student put in it kept), or a new one."""
+        if handle not in self.dicts:
+            self.dicts[handle] = build()
+        return self.dicts[handle]
+
+    # --- Variables ---------------------------------------------------------------------------------
+
+    def set_values(self, updates, arrays):
+        for i, tree in updates:
+            node = self.decode_node(i)
+            if isinstance(node, Variable):
+                node.value = decode(tree, arrays)
+
+    def variable_snapshot(self):
+        return {v: (v.value, np.array(v.value, copy=True)) for v in self.ids if isinstance(v, Variable)}
+
+    def variable_changes(self, snapshot):
+        """[[id, value, in place?]] for the Variables whose value the student's code replaced or changed."""
+        changes = []
+        for v in [v for v in self.ids if isinstance(v, Variable)]:
+            array, copy = snapshot.get(v, (None, None))
+            if v.value is not array:
+                changes.append([self.ids[v], encode(v.value, self.arrays), False])
+            elif isinstance(array, np.ndarray) and not _same(array, copy):
+                changes.append([self.ids[v], encode(v.value, self.arrays), True])
+        return changes

@@ -24,6 +24,7 @@ import linecache
 import secrets
 import shutil
 import time
+import types
 import warnings
 
 from nbformat import NotebookNode
@@ -31,8 +32,10 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Enum, Integer, List, Unicode
 
+from ...core.graph import get_default_graph
 from ...core.registry import OpContext
 from .. import rule_case
+from ..student_code import FORWARD_COUNTERS
 from .graphs import GraphWriter
 from .protocol import ProtocolError, Timeout, decode, encode
 from .sandbox import FALLBACK_WARNING, Child, ChildDied, Limits, bwrap_available
@@ -72,8 +75,13 @@ def _student_exception(info, sources):
         filename = f"<your cell {cell}>"
         text = sources[cell]
         linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        function = str(info.get("function"))
+        function = function if function.isidentifier() else "<module>"
+        # a one-line function, moved to the student's line and named as theirs was
+        code = compile("def _(): raise error\n", filename, "exec").co_consts[0]
+        code = code.replace(co_name=function, co_qualname=function, co_firstlineno=lineno)
         try:
-            exec(compile("\n" * (lineno - 1) + "raise error", filename, "exec"), {"error": error})
+            types.FunctionType(code, {"error": error})()
         except Exception as e:
             return e.with_traceback(e.__traceback__.tb_next)
     return error
@@ -107,6 +115,7 @@ class IsolatedRun:
         self.tests -= self.answers  # grade + solution: a manually graded answer
         self.timeout = execute.timeout or 30
         self.child, self.sent, self.fatal, self.names, self.sources = None, [], set(), {}, {}
+        self.writer = None  # the graphs, dicts and callbacks both sides know, for one test cell
         self.namespace = {"__name__": "__main__", "__builtins__": builtins}
         self.trusted_names = set()
         self.budget_end = self.cell_end = None
@@ -114,7 +123,7 @@ class IsolatedRun:
     # --- the child ---------------------------------------------------------------------------
 
     def _start_child(self):
-        self.child = self.execute.new_child()
+        self.child, self.writer = self.execute.new_child(), None
         for index, source in self.sent:
             if index in self.fatal:
                 continue
@@ -166,38 +175,68 @@ class IsolatedRun:
                                 "in all in this test cell.")
         if self.child is None or not self.child.alive:
             self._start_child()
-        arrays = []
-        nodes = GraphWriter(arrays)  # graph nodes cross as ids, their graphs as data (graphs.py)
-        header = {"op": "call", "name": name, "args": encode(tuple(args), arrays, OpContext, nodes=nodes),
-                  "kwargs": encode(dict(kwargs), arrays, OpContext, nodes=nodes)}
-        if nodes.descriptions:
-            header["graph"] = nodes.descriptions
+        arrays, header = [], {"op": "call", "name": name}
+        if self.writer is None:  # a new test cell, or a new child: both sides start new tables
+            self.writer, header["reset"] = GraphWriter(), True
+        nodes = self.writer.begin(arrays)  # graph nodes cross as ids, their graphs as data (graphs.py)
+        header["args"] = encode(tuple(args), arrays, OpContext, nodes=nodes)
+        header["kwargs"] = encode(dict(kwargs), arrays, OpContext, nodes=nodes)
+        header["variables"] = nodes.variable_updates()
+        header["graph"] = nodes.descriptions
+        header["default_graph"] = nodes.graph_index(get_default_graph())  # new ops go where they would in a kernel
+        if FORWARD_COUNTERS:
+            header["count_forwards"] = True
         deadline = time.monotonic() + self.timeout  # each call of the student's code gets the cell timeout
         try:
-            reply, answer = self.child.request(header, arrays, deadline)
+            reply, answer = self._exchange(header, arrays, deadline, nodes)
         except Timeout:
-            self.child = None
+            self.child = self.writer = None
             self.budget_end = time.monotonic()  # the rest of this test cell fails at once
             raise GraderTimeout(f"{name} did not return within {self.timeout} s.\nAn infinite loop?") from None
         except ChildDied as e:
-            self.child = None
+            self.child = self.writer = None
             raise GraderProcessDied(f"calling {name} ended the process it ran in:\n"
                                     f"{e} (os._exit? a crash? too much memory?)") from None
         except ProtocolError as e:
-            self.child = None
+            self.child = self.writer = None
             raise UnreadableAnswer(f"{name} sent back something that is not data:\n{e}") from None
         self._update_names(reply)
-        if not reply.get("ok"):
-            raise _student_exception(reply.get("error") or {}, self.sources)
         try:
-            value = decode(reply.get("value"), answer, nodes=nodes)
+            nodes.receive(reply.get("graph"), answer)  # the nodes the student's code made
+            nodes.apply_variable_changes(reply.get("variables") or [], answer)
+            _count_forwards(reply.get("forward_calls") or [], nodes)
+            value = decode(reply.get("value"), answer, nodes=nodes) if reply.get("ok") else None
             for i, changed in reply.get("changed", []):  # in-place changes, as the kernel would have seen them
                 original, new = arrays[int(i)], decode(changed, answer)
                 if hasattr(original, "flags") and original.flags.writeable and original.shape == new.shape:
                     original[...] = new
         except (ProtocolError, TypeError, ValueError, IndexError, KeyError) as e:
             raise UnreadableAnswer(f"{name} sent back something that is not data: {e}") from None
+        if not reply.get("ok"):
+            raise _student_exception(reply.get("error") or {}, self.sources)
         return value
+
+    def _exchange(self, header, arrays, deadline, nodes):
+        """Send a call and wait for its answer, running the grader's functions the student's code calls
+        back in the meantime (a check's `step`): only with data, and only until `deadline`."""
+        self.child.send(header, arrays, deadline)
+        while True:
+            message, got = self.child.receive(deadline)
+            if "callback" not in message:
+                return message, got
+            out = []
+            try:
+                nodes.receive(message.get("graph"), got)
+                function = nodes.callbacks[message["callback"]]
+                args = decode(message.get("args"), got, nodes=nodes)
+                kwargs = decode(message.get("kwargs"), got, nodes=nodes)
+                value = function(*args, **(kwargs if isinstance(kwargs, dict) else {}))
+                nodes.begin(out)
+                answer = {"ok": True, "value": encode(value, out, nodes=nodes)}
+                answer.update(graph=nodes.descriptions, variables=nodes.variable_updates())
+            except Exception as e:  # noqa: BLE001 (the student's code gets the error, as in a kernel)
+                out, answer = [], {"ok": False, "message": f"{type(e).__name__}: {e}"}
+            self.child.send(answer, out, deadline)
 
     # --- the grader's side -------------------------------------------------------------------------
 
@@ -217,6 +256,7 @@ class IsolatedRun:
             if name not in self.trusted_names:
                 self.namespace[name] = StudentFunction(self, name, module)
         self.budget_end, self.cell_end = None, time.monotonic() + CELL_CALLS_FACTOR * self.timeout
+        self.writer = None
         start = time.perf_counter()
         try:
             self._exec_here(source, cell, f"test cell {gid}")
@@ -280,6 +320,15 @@ class IsolatedRun:
         return self.nb
 
 
+def _count_forwards(counts, nodes):
+    """Add the forward calls the child counted, per node, to the checks' counters now open."""
+    for key, calls in counts:
+        node = None if key == "unknown" else nodes.nodes.get(key) if type(key) is int else False
+        if node is not False and type(calls) is int:
+            for counter in FORWARD_COUNTERS:
+                counter[node] = counter.get(node, 0) + calls
+
+
 def as_python(source):
     """A cell's source as plain Python: IPython's own translation of magics (`%matplotlib inline`,
     `!ls`) into get_ipython() calls, which do nothing in the sandbox. Text in, text out."""
@@ -299,7 +348,8 @@ class IsolatedExecute(Execute):
     """nbgrader's Execute, except that for `assignments` the student's code runs sandboxed
     and the test cells run in the grader's process (see this module's docstring)."""
 
-    assignments = List(Unicode(), default_value=["01-backward-passes", "02-backprop"],
+    assignments = List(Unicode(), default_value=["01-backward-passes", "02-backprop", "03-training",
+                                                 "04-forward-engine"],
                        help="Assignments graded the isolated way; the others run in the kernel.").tag(config=True)
     sandbox = Enum(["auto", "bwrap", "subprocess"], default_value="auto",
                    help="bwrap: bubblewrap, or fail. subprocess: no sandbox, resource limits only (announced "

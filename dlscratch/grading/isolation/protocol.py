@@ -10,10 +10,12 @@ and .npy's own header parsing doubled their cost.) Values nest as JSON trees:
     None, bool, int, str             as themselves
     float                            {"t": "float", "v": float.hex()}  (nan and inf survive)
     numpy array or scalar            {"t": "array", "i": index, "scalar": bool}
-    tuple, list, dict (str keys)     {"t": "tuple" | "list" | "dict", "v": ...}
+    tuple, list, dict (str keys)     {"t": "tuple" | "list" | "dict", "v": ...}  (a dict may carry
+                                     "h": a handle, so the sandbox keeps using the same dict)
     a gradient rule's ctx            {"t": "ctx", ...}: its op type, inputs, output, attrs, needs
     a graph node                     {"t": "node", "id": int}: its graph crosses as data (graphs.py)
     a dict with other keys           {"t": "pairs", "v": [[key, value], ...], "run": bool}
+    a function of the grader's       {"t": "callback", "id": int}: the sandbox may call it back
     anything else                    {"t": "opaque", "type": its type's name}: no value at all
 
 This module needs numpy and the standard library only: the sandbox imports it too.
@@ -162,14 +164,20 @@ def encode(value, arrays, context_type=None, depth=0, nodes=None):
     if type(value) in (tuple, list):
         return {"t": type(value).__name__, "v": [encode(v, arrays, context_type, depth + 1, nodes) for v in value]}
     if type(value) is dict and all(type(k) is str for k in value):
-        return {"t": "dict", "v": {k: encode(v, arrays, context_type, depth + 1, nodes) for k, v in value.items()}}
-    if isinstance(value, dict):  # e.g. {node: value}; in an order that says nothing (GraphWriter.order)
+        tree = {"t": "dict", "v": {k: encode(v, arrays, context_type, depth + 1, nodes) for k, v in value.items()}}
+    elif isinstance(value, dict):  # e.g. {node: value}; in an order that says nothing (GraphWriter.order)
         items = list(value.items())
         items = nodes.order(items) if nodes is not None else items
-        return {"t": "pairs", "run": hasattr(value, "contexts"),
+        tree = {"t": "pairs", "run": hasattr(value, "contexts"),
                 "v": [[encode(k, arrays, context_type, depth + 1, nodes), encode(v, arrays, context_type, depth + 1,
                                                                                   nodes)] for k, v in items]}
-    return {"t": "opaque", "type": type(value).__name__}
+    else:
+        tree = nodes.encode_callable(value) if nodes is not None else None
+        return tree or {"t": "opaque", "type": type(value).__name__}
+    handle = nodes.dict_handle(value) if nodes is not None else None
+    if handle is not None:
+        tree["h"] = handle
+    return tree
 
 
 def decode(tree, arrays, make_context=None, depth=0, nodes=None):
@@ -194,6 +202,8 @@ def decode(tree, arrays, make_context=None, depth=0, nodes=None):
     if kind in ("tuple", "list"):
         items = [decode(v, arrays, make_context, depth + 1, nodes) for v in tree["v"]]
         return tuple(items) if kind == "tuple" else items
+    if kind in ("dict", "pairs") and nodes is not None and type(tree.get("h")) is int:
+        return nodes.decoded_dict(tree["h"], lambda: decode({**tree, "h": None}, arrays, make_context, depth, nodes))
     if kind == "dict":
         return {str(k): decode(v, arrays, make_context, depth + 1, nodes) for k, v in dict(tree["v"]).items()}
     if kind == "pairs":
@@ -211,6 +221,8 @@ def decode(tree, arrays, make_context=None, depth=0, nodes=None):
         if nodes is None or type(tree.get("id")) is not int:
             return opaque("node")
         return nodes.decode_node(tree["id"])
+    if kind == "callback" and nodes is not None and type(tree.get("id")) is int:
+        return nodes.decode_callback(tree["id"])
     if kind == "ctx" and make_context is not None:
         return make_context(str(tree["op_type"]), *(decode(tree[k], arrays, None, depth + 1)
                                                     for k in ("inputs", "output", "attrs", "needs")))

@@ -10,6 +10,7 @@ Without bubblewrap the child is a plain subprocess with the same resource limits
 stripped library first on its path, but it can read (and, as the grader's user, write)
 whatever the grader can. That fallback is announced loudly wherever grading output goes.
 """
+import contextlib
 import os
 import resource
 import shutil
@@ -157,9 +158,22 @@ class Child:
     def request(self, header, arrays=(), deadline=None):
         """Send one request and wait for its answer until `deadline` (time.monotonic()).
         Kills the child and raises Timeout, ChildDied or ProtocolError if that fails."""
-        try:
+        self.send(header, arrays, deadline)
+        return self.receive(deadline)
+
+    def send(self, header, arrays=(), deadline=None):
+        with self._failing():
             write_message(self.to_child, header, arrays, deadline)
+
+    def receive(self, deadline=None):
+        with self._failing():
             return read_message(self.from_child, deadline)
+
+    @contextlib.contextmanager
+    def _failing(self):
+        """Any failure to talk to the child kills it, and says how it ended."""
+        try:
+            yield
         except Timeout:
             self.kill()
             raise

@@ -5,7 +5,8 @@ profile (PROFILES below) replaced by `raise ReferenceUnavailable(...)`. In the b
 sandbox this copy is the only dlscratch there is (the real package, its source files
 included, is not in the sandbox's view of the filesystem), so no alias, call, captured
 reference, reload or reading of the source can reach the library's own answers (assignment 1:
-the gradient rules; assignment 2: the traversal and backprop) while the student's code runs.
+the gradient rules; assignment 2: the traversal and backprop; assignment 3: the optimizers and
+training loops; assignment 4: the Session's evaluation and the traversal) while the student's code runs.
 """
 import ast
 import os
@@ -34,7 +35,21 @@ TRAVERSAL = {  # assignment 2: the rules are given; the traversal and backprop a
     "gradcheck.py": {"numerical_gradient", "check_gradients", "check_op_gradient"},
     "train.py": {"minimize", "apply_gradients", "updated"},
 }
-PROFILES = {"01-backward-passes": RULES, "02-backprop": TRAVERSAL}
+TRAINING = {  # assignment 3: the engine and its gradients are given; the loss is checked on the grader's side
+    # (built from ops, not the library's ready-made losses), and the updates, the loops and the checks'
+    # own reference formulas are removed.
+    "train.py": {"minimize", "apply_gradients", "updated", "compute", "fit"},
+    "data.py": {"batches"},
+    "grading/training.py": {"*"},
+}
+FORWARD_ENGINE = {  # assignment 4: the ops' forwards are given; the Session's evaluation and the traversal are
+    # the exercise (everything that evaluates a graph, viz and training included, goes through them).
+    "core/session.py": {"run", "evaluate_all", "_order"},
+    "core/traversal.py": {"topological_order"},
+    "grading/forward.py": {"*"},
+}
+PROFILES = {"01-backward-passes": RULES, "02-backprop": TRAVERSAL, "03-training": TRAINING,
+            "04-forward-engine": FORWARD_ENGINE}
 
 
 def profile_for(assignment):
