@@ -133,6 +133,10 @@ def cases(course_root):
                                          nodes.append(node)
                              return dict(zip(nodes, ds.Session(fetches[0].graph).run(nodes, feed_dict)))""")},
                         {}, cells("evaluate")),
+        "captured-run": ({"evaluate": evaluate("""
+                              nodes = list(dict.fromkeys(node for fetch in fetches for node in post_order(fetch)))
+                              return dict(zip(nodes, library_run(ds.Session(fetches[0].graph), nodes, feed_dict)))""")},
+                         {"insert_after": {"setup": "library_run = ds.Session.run\n"}}, cells("evaluate")),
         "captured-evaluate-all": ({"evaluate": evaluate("""
                                        return dict(library_evaluate_all(ds.Session(fetches[0].graph), fetches,
                                                                         feed_dict))""")},

@@ -4,7 +4,13 @@ Each case (hostile_forward.py) must lose exactly the points of the part it did n
 through the gradebook; an honest submission of the same shape keeps all 13. Graded in two nbgrader runs
 side by side, each in its own copy of the course (hostile_suite.py).
 """
+import random
+
 import pytest
+
+from dlscratch.core import topological_order
+from dlscratch.grading.forward import build
+from dlscratch.grading.isolation.graphs import GraphWriter
 
 from . import hostile_forward as cases
 from . import hostile_suite as suite
@@ -45,7 +51,10 @@ def test_an_extra_graded_cell_of_the_students_is_ignored(graded):
     ("captured-order", "test_evaluate_affine", ["topological_order is not available"]),
     ("session-evaluate", "test_evaluate_chain", ["is not available", "library's own"]),
     ("session-run", "test_evaluate_chain", ["is not available", "library's own"]),
-    ("captured-evaluate-all", "test_evaluate_affine", ["is not available"]),
+    ("captured-run", "test_evaluate_diamond", ["Session.run is not available"]),
+    ("captured-evaluate-all", "test_evaluate_affine", ["Session.evaluate_all is not available"]),
+    ("creation-order", "test_post_order", ["comes before its input"]),
+    ("cached-order", "test_evaluate_chain", ["ValueError"]),
     ("patched-checks", "test_evaluate_diamond", ["was computed 2 times"]),
     ("patched-numpy", "test_evaluate_fed_variable", ["is wrong"]),
     ("reads-solutions", "test_evaluate_chain", ["NameError"]),
@@ -65,3 +74,23 @@ def test_the_feedback_says_what_went_wrong(graded, student, cell, texts):
 
 def test_a_cell_that_kills_its_process_is_reported_on_that_cell(graded):
     suite.assert_not_run(graded, "exit-in-answer-cell", "evaluate")
+
+
+def inputs_first(nodes):
+    position = {n: i for i, n in enumerate(nodes)}
+    return all(position.get(x, -1) < i for i, n in enumerate(nodes) for x in n.inputs)
+
+
+@pytest.mark.parametrize("name", ["chain", "affine", "diamond", "fed variable", "mlp", "random 0"])
+def test_no_graph_of_the_checks_crosses_in_an_order_to_borrow(name):
+    """What the creation-order case counts on, draw by draw: the sandbox lists a graph's nodes in the order
+    they were described, and for the nodes behind the fetch that is never an order inputs-first."""
+    borrowable = 0
+    for draw in range(100):
+        _, case = build(name)
+        writer = GraphWriter(rng=random.Random(draw))
+        writer.encode_node(case.fetches[0])
+        behind = set(topological_order(case.fetches[:1]))
+        listed = [writer.decode_node(d["id"]) for d in writer.descriptions]
+        borrowable += inputs_first([n for n in listed if n in behind])
+    assert borrowable == 0, f"{borrowable} of 100 descriptions of {name!r} list the nodes inputs first"
