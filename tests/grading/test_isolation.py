@@ -3,6 +3,7 @@ walls and limits, and the loud fallback without bubblewrap (graded with real nbg
 import ast
 import json
 import os
+import pwd
 import socket
 import struct
 import sys
@@ -165,6 +166,30 @@ def test_the_sandbox_sees_only_the_system_and_python(child):
             listing = run_in(child, f"import os\nresult = os.listdir({folder!r})")
             assert set(listing) <= {p.strip("/").split("/")[depth] for p in python
                                     if p.startswith(folder + "/")}, (folder, listing)
+
+
+def test_etc_holds_only_what_python_needs_and_no_real_users(child):
+    allowed = {"ld.so.cache", "localtime", "fonts", "passwd", "group", "nsswitch.conf"}
+    listing = run_in(child, "import os\nresult = sorted(os.listdir('/etc'))")
+    assert set(listing) <= allowed and {"passwd", "group", "nsswitch.conf"} <= set(listing), listing
+    assert run_in(child, "import os\nresult = os.path.exists('/etc/shadow')") is False
+    assert run_in(child, "result = open('/etc/shadow').read()").startswith("FileNotFoundError")
+    host_users = {p.pw_name for p in pwd.getpwall()} - {"root", "nobody"}
+    assert host_users, "this host has no users but root and nobody: the check below would prove nothing"
+    users = run_in(child, "import pwd\nresult = sorted(p.pw_name for p in pwd.getpwall())")
+    assert users == ["nobody", "root"], users
+    assert "daemon" not in run_in(child, "result = open('/etc/passwd').read()")
+    text = run_in(child, "open('/etc/passwd', 'a').write('x')\nresult = 1")
+    assert "Read-only file system" in text or "Permission denied" in text, text
+
+
+def test_numpy_matplotlib_and_user_lookups_still_work(child):
+    source = ("import getpass, os, pwd\nimport numpy as np, dlscratch\nfrom dlscratch import grading\n"
+              "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+              "figure = plt.figure()\nplt.plot(np.arange(3.0))\nplt.title('loss')\nfigure.savefig('/tmp/loss.png')\n"
+              "result = [pwd.getpwuid(os.getuid()).pw_name, getpass.getuser(), os.path.getsize('/tmp/loss.png') > 0]")
+    assert run_in(child, source) == ["nobody", "nobody", True]
+    assert "Fontconfig" not in child.stderr_tail()
 
 
 def test_the_filesystem_is_read_only_outside_the_scratch_folder(child):

@@ -1,10 +1,11 @@
 """Starting the sandboxed child that runs student code, and talking to it.
 
-With bubblewrap (`bwrap`), the child sees a filesystem made only of the system's /usr and
-/etc, Python and its packages (read-only), the stripped copy of dlscratch, and an empty
-scratch /tmp of limited size: no course folder, no solutions/, no gradebook, no hidden tests,
-no home folders. It has no network, its own process namespace, runs as `nobody` without
-capabilities, and has limits on CPU time, memory, processes, open files and file size.
+With bubblewrap (`bwrap`), the child sees a filesystem made only of the system's /usr, a
+minimal /etc (ETC_FROM_HOST and the generated ETC_MADE), Python and its packages
+(read-only), the stripped copy of dlscratch, and an empty scratch /tmp of limited size: no
+course folder, no solutions/, no gradebook, no hidden tests, no home folders, no user list.
+It has no network, its own process namespace, runs as `nobody` without capabilities, and
+has limits on CPU time, memory, processes, open files and file size.
 
 Without bubblewrap the child is a plain subprocess with the same resource limits and the
 stripped library first on its path, but it can read (and, as the grader's user, write)
@@ -28,6 +29,17 @@ FALLBACK_WARNING = (
     "subprocess with resource limits only. It can read the course folder (solutions, gradebook, hidden tests) "
     "and use the network. Install bubblewrap (apt-get install bubblewrap) before grading for real. "
     "See docs/grading-isolation.md.")
+
+# What Python, numpy, matplotlib and setpriv read from /etc (traced with strace), and nothing else:
+# the host's users, groups, shadow, ssh keys, ssl keys and configs stay out of view.
+ETC_FROM_HOST = ("/etc/ld.so.cache",  # the dynamic loader's index of shared libraries
+                 "/etc/localtime",  # time.localtime() as on the host
+                 "/etc/fonts")  # fontconfig's configuration (matplotlib asks fc-list for the system fonts)
+# Generated: pwd.getpwuid(), getpass.getuser() and setpriv work, without listing the host's users.
+ETC_MADE = {"/etc/passwd": "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+                           f"nobody:x:{NOBODY}:{NOBODY}:nobody:/nonexistent:/usr/sbin/nologin\n",
+            "/etc/group": f"root:x:0:\nnogroup:x:{NOBODY}:\n",
+            "/etc/nsswitch.conf": "passwd: files\ngroup: files\nhosts: files\n"}  # no NSS modules, no DNS
 
 BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
         "from dlscratch.grading.isolation import child; child.main(int(sys.argv[2]), int(sys.argv[3]))")
@@ -65,12 +77,18 @@ def _ancestors(path):
     return parts[::-1]
 
 
-def bwrap_command(python, library, limits):
-    """The bwrap arguments that put `python` in the sandbox, with `library` at SANDBOX_LIB."""
+def bwrap_command(python, library, limits, etc_fds=None):
+    """The bwrap arguments that put `python` in the sandbox, with `library` at SANDBOX_LIB.
+    `etc_fds` maps each of ETC_MADE's files to a readable fd holding its text (see etc_pipes)."""
     args = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
-            # the scratch folder first: a Python or venv that lives under /tmp is bound on top of it below
-            "--size", str(limits.scratch_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
+            "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr", "--perms", "0755", "--dir", "/etc"]
+    for path in ETC_FROM_HOST:
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
+    for path, fd in (etc_fds or {}).items():
+        args += ["--perms", "0444", "--ro-bind-data", str(fd), path]
+    # the scratch folder before Python: a Python or venv that lives under /tmp is bound on top of it below
+    args += ["--size", str(limits.scratch_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
             args += ["--symlink", os.readlink(top), top]
@@ -80,7 +98,7 @@ def bwrap_command(python, library, limits):
     shown = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)} |
                    {sys.prefix, os.path.dirname(os.path.dirname(os.path.realpath(python)))})
     for path in shown:
-        if any(path == m or path.startswith(m + "/") for m in ("/usr", "/etc")):
+        if path == "/usr" or path.startswith("/usr/"):
             continue
         for parent in _ancestors(path):  # bwrap would make these 0700: nobody could pass through
             if parent not in made:
@@ -99,6 +117,17 @@ def bwrap_command(python, library, limits):
     return args
 
 
+def etc_pipes():
+    """ETC_MADE's files as {path: read end of a pipe holding its text}, for bwrap's --ro-bind-data."""
+    fds = {}
+    for path, text in ETC_MADE.items():
+        read, write = os.pipe()
+        os.write(write, text.encode())  # far below a pipe's buffer: never blocks
+        os.close(write)
+        fds[path] = read
+    return fds
+
+
 class Child:
     """One sandboxed child process: start it, send it requests, kill it."""
 
@@ -115,8 +144,10 @@ class Child:
         env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "MPLBACKEND": "Agg", "NBGRADER_EXECUTION": "autograde"}
+        etc_fds = {}
         if self.mode == "bwrap":
-            command = [*bwrap_command(python, self.library, self.limits), python, "-I", "-B", "-c", BOOT,
+            etc_fds = etc_pipes()
+            command = [*bwrap_command(python, self.library, self.limits, etc_fds), python, "-I", "-B", "-c", BOOT,
                        SANDBOX_LIB, str(from_parent), str(to_parent)]
             cwd = "/"
         else:
@@ -125,11 +156,11 @@ class Child:
             cwd = self.scratch
         try:
             self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=self.stderr, pass_fds=(from_parent, to_parent), cwd=cwd,
-                                            env=env, preexec_fn=self.limits.apply, start_new_session=True)
+                                            stderr=self.stderr, pass_fds=(from_parent, to_parent, *etc_fds.values()),
+                                            cwd=cwd, env=env, preexec_fn=self.limits.apply, start_new_session=True)
         finally:
-            os.close(from_parent)
-            os.close(to_parent)
+            for fd in (from_parent, to_parent, *etc_fds.values()):
+                os.close(fd)
         self.to_child, self.from_child = to_child, from_child
         try:
             hello, _ = read_message(self.from_child, time.monotonic() + startup_seconds)
