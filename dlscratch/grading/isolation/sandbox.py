@@ -5,7 +5,8 @@ minimal /etc (ETC_FROM_HOST and the generated ETC_MADE), Python and its packages
 (read-only), the stripped copy of dlscratch, and an empty scratch /tmp of limited size: no
 course folder, no solutions/, no gradebook, no hidden tests, no home folders, no user list.
 It has no network, its own process namespace, runs as `nobody` without capabilities, and
-has limits on CPU time, memory, processes, open files and file size.
+has limits on CPU time, memory, processes, open files and file size; where cgroups can be
+used (cgroups.py), also on the memory and processes of everything it starts, together.
 
 Without bubblewrap the child is a plain subprocess with the same resource limits and the
 stripped library first on its path, but it can read (and, as the grader's user, write)
@@ -20,6 +21,7 @@ import sys
 import tempfile
 import time
 
+from . import cgroups
 from .protocol import ProtocolError, Timeout, read_message, write_message
 
 NOBODY = 65534
@@ -50,12 +52,14 @@ class ChildDied(Exception):
 
 
 class Limits:
-    """Resource limits of the child (per process; processes counted per user)."""
+    """Resource limits of the child: rlimits per process (processes counted per user), and
+    `total_memory_bytes` for all its processes together (its cgroup, where there can be one; 0: none)."""
 
     def __init__(self, cpu_seconds=600, memory_bytes=1536 * 2 ** 20, processes=16, file_bytes=16 * 2 ** 20,
-                 open_files=256, scratch_bytes=64 * 2 ** 20):
+                 open_files=256, scratch_bytes=64 * 2 ** 20, total_memory_bytes=2 * 2 ** 30):
         self.cpu_seconds, self.memory_bytes, self.processes = cpu_seconds, memory_bytes, processes
         self.file_bytes, self.open_files, self.scratch_bytes = file_bytes, open_files, scratch_bytes
+        self.total_memory_bytes = total_memory_bytes
 
     def apply(self):
         """In the child, before exec (subprocess preexec_fn)."""
@@ -135,7 +139,14 @@ class Child:
         self.mode, self.library, self.limits = mode, library, limits
         self.process = None
         self.stderr = tempfile.TemporaryFile()
+        self.group = cgroups.create(limits.total_memory_bytes, limits.processes) if limits.total_memory_bytes else None
         self._start(startup_seconds)
+
+    def _enter_limits(self):
+        """In the child, before exec (subprocess preexec_fn): its cgroup first, then its rlimits."""
+        if self.group is not None:
+            self.group.enter()
+        self.limits.apply()
 
     def _start(self, startup_seconds):
         python = sys.executable
@@ -157,7 +168,12 @@ class Child:
         try:
             self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                             stderr=self.stderr, pass_fds=(from_parent, to_parent, *etc_fds.values()),
-                                            cwd=cwd, env=env, preexec_fn=self.limits.apply, start_new_session=True)
+                                            cwd=cwd, env=env, preexec_fn=self._enter_limits, start_new_session=True)
+        except BaseException:
+            for fd in (to_child, from_child):
+                os.close(fd)
+            self.kill()  # removes the cgroup
+            raise
         finally:
             for fd in (from_parent, to_parent, *etc_fds.values()):
                 os.close(fd)
@@ -206,7 +222,15 @@ class Child:
             raise
 
     def kill(self):
-        """Stop the child and everything it started; returns its exit code."""
+        """Stop the child and everything it started, and remove its cgroup; returns its exit code."""
+        try:
+            return self._stop()
+        finally:
+            if self.group is not None:
+                self.group.remove()  # after the child: a cgroup can only be removed once it is empty
+                self.group = None
+
+    def _stop(self):
         if self.process is None:
             return None
         if self.process.poll() is None:
