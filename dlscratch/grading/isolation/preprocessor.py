@@ -33,8 +33,8 @@ from traitlets import Enum, Integer, List, Unicode
 
 from ...core.registry import OpContext
 from .. import rule_case
-from .graphs import GraphWriter
 from . import cgroups
+from .graphs import GraphWriter
 from .protocol import ProtocolError, Timeout, decode, encode
 from .sandbox import FALLBACK_WARNING, Child, ChildDied, Limits, bwrap_available
 from .strip import make_stripped_library, profile_for
