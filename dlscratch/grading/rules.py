@@ -14,7 +14,6 @@ from .report import TOLERANCE, CheckFailed, close, expected_and_yours, format_ar
 from .rule_case import ARGUMENTS, HINTS, RuleCase
 from .student_code import quiet_check, quietly, reject_library_code, student_code
 
-
 EXACT_TOLERANCE = 1e-13  # a formula's gradient against the library's exact rule, relative (norm)
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 import dlscratch
 
+from .. import data, train
 from ..core import autodiff as core_autodiff
 from ..core import session as core_session
 from ..core import traversal as core_traversal
@@ -104,11 +105,13 @@ FINE_TO_USE = "ds.gradient_rule, ds.OpContext and sessions are fine to use"
 @contextlib.contextmanager
 def library_unavailable(what, names, fine=FINE_TO_USE):
     """While a student function runs, make the library's own versions of `names` refuse to help:
-    functions of the package, or methods of Session ("run", "evaluate_all")."""
+    functions of the package, methods of Session ("run", "evaluate_all"), the optimizers' ("minimize",
+    "apply_gradients", "updated"), or training helpers ("fit", "batches")."""
     def refuse(*args, **kwargs):
         raise CheckFailed(f"your {what} called the library's own version of it. Write it yourself: that is "
                           f"the exercise ({fine}).")
-    owners = (dlscratch, dlscratch.core, core_autodiff, core_traversal, core_session.Session)
+    owners = (dlscratch, dlscratch.core, core_autodiff, core_traversal, core_session.Session, train, train.Optimizer,
+              train.GradientDescentOptimizer, train.MomentumOptimizer, train.AdamOptimizer, data)
     saved = [(owner, name, owner.__dict__[name]) for owner in owners for name in names if name in owner.__dict__]
     for owner, name, _ in saved:
         setattr(owner, name, refuse)

@@ -9,9 +9,14 @@ from ..data import one_hot, red_blue, xor_clusters
 from ..nn import mlp, softmax_cross_entropy
 from . import classifiers
 from .report import CheckFailed, close, expected_and_yours, numpy_warnings, one_line
-from .student_code import quiet_check, quietly, run_student, student_code
+from .student_code import library_unavailable, quiet_check, quietly, run_student, student_code
 
 DATA = {"red/blue": "the red/blue points", "xor": "the XOR-like clusters"}
+# What the library has of the exercise's answers: refused while the student's functions run, in a kernel
+# (Validate) as in the grading sandbox, where they are not there at all (isolation/strip.py).
+OPTIMIZERS = ("minimize", "apply_gradients", "updated")
+LOOPS = ("fit", "batches", *OPTIMIZERS)
+FINE = "ds.compute_gradients and sessions are fine to use"
 
 
 @quiet_check
@@ -109,7 +114,7 @@ def check_gradient_descent_step(gradient_descent_step, learning_rate=0.1, with_u
     given = {v: (None if g is None else g.copy()) for v, g in gradients.items()}
     where = f"gradient_descent_step(gradients, learning_rate={learning_rate})"
     hint = "one of the gradients is None: leave that Variable alone." if with_unused else ""
-    with quietly(), student_code(where, hint):
+    with library_unavailable("gradient_descent_step", OPTIMIZERS, FINE), quietly(), student_code(where, hint):
         gradient_descent_step(given, learning_rate)
     for v in (W, b):
         expected = copies[v] - learning_rate * gradients[v]
@@ -166,7 +171,7 @@ def check_train(train, data="red/blue", steps=100, learning_rate=0.01, min_accur
     start = [v.value.copy() for v in variables]
     first_loss = float(Session(loss.graph).run(loss, feed))
     losses, _, caught = run_student(train, (loss, variables, feed, learning_rate, steps), "train", data_name,
-                                    hint=_train_hint)
+                                    hint=_train_hint, refused=LOOPS, fine=FINE)
     where = f"train(loss, variables, feed_dict, learning_rate={learning_rate}, steps={steps}) on {data_name}"
     try:
         losses = [float(np.sum(v)) for v in losses]
@@ -263,7 +268,8 @@ def _check_optimizer(what, student_step, kwargs, learning_rate, reference, varia
         before = {k: k.value for k in names}
         copies = {k: k.value.copy() for k in names}
         given = {k: (None if g is None else g.copy()) for k, g in grads.items()}
-        with quietly() as caught, student_code(f"your {where}, step {step + 1}"):
+        with library_unavailable(what, OPTIMIZERS, FINE), quietly() as caught, \
+                student_code(f"your {where}, step {step + 1}"):
             student_step(given, state, learning_rate, **kwargs)
         for k, name in names.items():
             if not np.array_equal(before[k], copies[k]):
@@ -344,7 +350,7 @@ def check_train_minibatches(train_minibatches, batch_size=32, epochs=3, data="xo
     n = len(X)
     where = f"train_minibatches(step, X, Y, batch_size={batch_size}, epochs={epochs}, seed=0) on {DATA[data]}"
     losses, _, caught = run_student(train_minibatches, (step, X.copy(), Y.copy(), batch_size, epochs, 0),
-                                    "train_minibatches", DATA[data])
+                                    "train_minibatches", DATA[data], refused=LOOPS, fine=FINE)
     per_epoch = -(-n // batch_size)
     if len(batches) != epochs * per_epoch:
         raise CheckFailed(f"{where}: you called step {len(batches)} times; with {n} examples, batches of "

@@ -2,9 +2,12 @@
 walls and limits, and the loud fallback without bubblewrap (graded with real nbgrader)."""
 import ast
 import json
+import logging
 import os
+import pwd
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -12,7 +15,8 @@ import numpy as np
 import pytest
 
 import dlscratch as ds
-from dlscratch.grading.isolation import protocol, strip
+from dlscratch.grading.isolation import cgroups, protocol, strip
+from dlscratch.grading.isolation.preprocessor import IsolatedExecute
 from dlscratch.grading.isolation.sandbox import FALLBACK_WARNING, Child, ChildDied, Limits
 
 from . import hostile, hostile_suite
@@ -112,8 +116,6 @@ def test_the_stripped_library_refuses_every_reference_answer(tmp_path):
             "g = ds.Graph()\nwith g.as_default():\n    y = ds.negative(ds.constant([1.0, 2.0]))\n"
             "assert list(ds.Session(g).run(y)) == [-1.0, -2.0]  # forward passes still work\n"
             "print(refused)")
-    import subprocess
-    import sys
     out = subprocess.run([sys.executable, "-I", "-c", code, folder], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "4", out.stderr
 
@@ -167,6 +169,30 @@ def test_the_sandbox_sees_only_the_system_and_python(child):
                                     if p.startswith(folder + "/")}, (folder, listing)
 
 
+def test_etc_holds_only_what_python_needs_and_no_real_users(child):
+    allowed = {"ld.so.cache", "localtime", "fonts", "passwd", "group", "nsswitch.conf"}
+    listing = run_in(child, "import os\nresult = sorted(os.listdir('/etc'))")
+    assert set(listing) <= allowed and {"passwd", "group", "nsswitch.conf"} <= set(listing), listing
+    assert run_in(child, "import os\nresult = os.path.exists('/etc/shadow')") is False
+    assert run_in(child, "result = open('/etc/shadow').read()").startswith("FileNotFoundError")
+    host_users = {p.pw_name for p in pwd.getpwall()} - {"root", "nobody"}
+    assert host_users, "this host has no users but root and nobody: the check below would prove nothing"
+    users = run_in(child, "import pwd\nresult = sorted(p.pw_name for p in pwd.getpwall())")
+    assert users == ["nobody", "root"], users
+    assert "daemon" not in run_in(child, "result = open('/etc/passwd').read()")
+    text = run_in(child, "open('/etc/passwd', 'a').write('x')\nresult = 1")
+    assert "Read-only file system" in text or "Permission denied" in text, text
+
+
+def test_numpy_matplotlib_and_user_lookups_still_work(child):
+    source = ("import getpass, os, pwd\nimport numpy as np, dlscratch\nfrom dlscratch import grading\n"
+              "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+              "figure = plt.figure()\nplt.plot(np.arange(3.0))\nplt.title('loss')\nfigure.savefig('/tmp/loss.png')\n"
+              "result = [pwd.getpwuid(os.getuid()).pw_name, getpass.getuser(), os.path.getsize('/tmp/loss.png') > 0]")
+    assert run_in(child, source) == ["nobody", "nobody", True]
+    assert "Fontconfig" not in child.stderr_tail()
+
+
 def test_the_filesystem_is_read_only_outside_the_scratch_folder(child):
     assert run_in(child, "open('/tmp/notes.txt', 'w').write('ok')\nresult = open('/tmp/notes.txt').read()") == "ok"
     assert "Read-only file system" in run_in(child, "open('/usr/lib/evil', 'w')\nresult = 1")
@@ -197,9 +223,93 @@ def test_memory_processes_and_file_sizes_are_limited(child):
     assert "File too large" in run_in(child, "open('/tmp/big', 'wb').write(b'0' * 32 * 2 ** 20)\nresult = 1")
 
 
+FORK_THREE = ("import os, time\npids = []\nfor _ in range(3):\n    pid = os.fork()\n    if pid == 0:\n"
+              "        block = b'x' * (150 * 2 ** 20)  # written, so really taken\n        time.sleep(1)\n"
+              "        os._exit(0)\n    pids.append(pid)\nresult = sorted(os.waitpid(pid, 0)[1] for pid in pids)")
+
+
+def require_cgroups():
+    why = cgroups.unavailable()
+    if why:
+        pytest.skip(f"optional: this machine gives no cgroup for a total memory cap, so the sandbox has rlimits "
+                    f"only (as the grading log says): {why}")
+
+
+def test_all_the_processes_of_a_sandbox_share_one_memory_cap(tmp_path):
+    """Three processes of 150 MiB each: each is well within its own limit (1.5 GiB of address space),
+    so only a cap on them together stops them."""
+    require_bwrap()
+    require_cgroups()
+    library = strip.make_stripped_library(str(tmp_path))
+    child = Child("bwrap", library, Limits(total_memory_bytes=300 * 2 ** 20))
+    try:
+        folders = list(child.group.folders)
+        limits = {name: open(os.path.join(folder, name)).read().strip() for folder in folders
+                  for name in ("memory.limit_in_bytes", "memory.max", "pids.max") if os.path.exists(f"{folder}/{name}")}
+        assert set(limits.values()) == {str(300 * 2 ** 20), str(16 + cgroups.SANDBOX_PROCESSES)}, limits
+        statuses = run_in(child, FORK_THREE)
+        assert 9 in statuses, statuses  # killed by SIGKILL: the kernel's out-of-memory killer, in this group only
+        assert run_in(child, "result = 'still here'") == "still here"
+    finally:
+        child.kill()
+    assert not any(os.path.exists(folder) for folder in folders)
+    uncapped = Child("bwrap", library, Limits(total_memory_bytes=0))  # the same, with rlimits only: all succeed
+    try:
+        assert uncapped.group is None and run_in(uncapped, FORK_THREE) == [0, 0, 0]
+    finally:
+        uncapped.kill()
+
+
+def test_without_cgroups_the_child_has_its_rlimits_and_the_log_says_so_once(tmp_path, monkeypatch, caplog):
+    require_bwrap()
+    monkeypatch.setattr(cgroups, "_setup", "cgroups cannot be used here (a test says so)")
+    monkeypatch.setattr(IsolatedExecute, "_mode", None)
+    monkeypatch.setattr(IsolatedExecute, "_library", strip.make_stripped_library(str(tmp_path)))
+    execute = IsolatedExecute(log=logging.getLogger("test-isolation"))
+    with caplog.at_level(logging.INFO, logger="test-isolation"):
+        assert execute.mode() == execute.mode() == "bwrap"
+    notes = [r for r in caplog.records if "No cap on the total memory" in r.getMessage()]
+    assert len(notes) == 1 and notes[0].levelno == logging.INFO and "a test says so" in notes[0].getMessage()
+    child = execute.new_child()
+    try:
+        assert child.group is None
+        assert run_in(child, "x = bytearray(2 ** 31)\nresult = 1").startswith("MemoryError")
+    finally:
+        child.kill()
+
+
+def test_the_groups_a_dead_grader_left_behind_are_removed(monkeypatch):
+    require_cgroups()
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    left = [os.path.join(own, cgroups.PARENT, f"{finished.pid}-1") for own in set(cgroups._setup[0].values())]
+    for folder in left:
+        os.makedirs(folder)
+    try:
+        monkeypatch.setattr(cgroups, "_setup", None)  # the next grader process starts
+        assert cgroups.unavailable() is None
+        assert not any(os.path.exists(folder) for folder in left)
+    finally:
+        for folder in left:
+            for empty in (folder, os.path.dirname(folder)):
+                try:
+                    os.rmdir(empty)
+                except OSError:  # gone already, or the parent still holds a live child's group
+                    pass
+
+
+def _groups_of_this_process():
+    """The cgroups this process made for its children (cgroups.py) that still exist."""
+    if cgroups.unavailable():
+        return []
+    return sorted(os.path.join(own, cgroups.PARENT, name) for own in set(cgroups._setup[0].values())
+            if os.path.isdir(os.path.join(own, cgroups.PARENT))
+            for name in os.listdir(os.path.join(own, cgroups.PARENT)) if name.startswith(f"{os.getpid()}-"))
+
+
 def test_a_hung_child_is_killed_with_everything_it_started(tmp_path):
     require_bwrap()
-    before = _processes_of(65534)
+    before, groups = _processes_of(65534), _groups_of_this_process()
     child = Child("bwrap", strip.make_stripped_library(str(tmp_path)), Limits())
     pid = child.process.pid
     source = ("import subprocess\nsleeper = subprocess.Popen(['sleep', '120'])\n"
@@ -215,6 +325,7 @@ def test_a_hung_child_is_killed_with_everything_it_started(tmp_path):
             break
         time.sleep(0.1)
     assert not _processes_of(65534) - before
+    assert _groups_of_this_process() == groups  # its cgroup is gone
 
 
 def _processes_of(uid):
@@ -231,8 +342,10 @@ def _processes_of(uid):
 
 def test_a_child_that_cannot_start_says_why(tmp_path):
     require_bwrap()
+    groups = _groups_of_this_process()
     with pytest.raises(ChildDied, match="did not start.*no-library-here"):  # bwrap's own complaint is quoted
         Child("bwrap", str(tmp_path / "no-library-here"), Limits(), startup_seconds=30)
+    assert _groups_of_this_process() == groups  # its cgroup is gone
 
 
 # --- without bubblewrap: the loud fallback, graded with real nbgrader ------------------------------

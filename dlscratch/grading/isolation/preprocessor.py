@@ -36,6 +36,7 @@ from ...core.graph import get_default_graph
 from ...core.registry import OpContext
 from .. import rule_case
 from ..student_code import FORWARD_COUNTERS
+from . import cgroups
 from .graphs import GraphWriter
 from .protocol import ProtocolError, Timeout, decode, encode
 from .sandbox import FALLBACK_WARNING, Child, ChildDied, Limits, bwrap_available
@@ -355,6 +356,8 @@ class IsolatedExecute(Execute):
                    help="bwrap: bubblewrap, or fail. subprocess: no sandbox, resource limits only (announced "
                         "loudly). auto: bwrap where it works, else subprocess.").tag(config=True)
     memory_limit = Integer(1536 * 2 ** 20, help="Bytes of address space for the student's process.").tag(config=True)
+    total_memory_limit = Integer(2 * 2 ** 30, help="Bytes of memory for all the student's processes together (a "
+                                 "cgroup per sandbox, where cgroups can be used; 0: no such cap).").tag(config=True)
     cpu_limit = Integer(600, help="Seconds of CPU time for the student's process.").tag(config=True)
     process_limit = Integer(16, help="Processes the sandbox's user may have.").tag(config=True)
     file_size_limit = Integer(16 * 2 ** 20, help="Largest file the student's code may write.").tag(config=True)
@@ -377,10 +380,11 @@ class IsolatedExecute(Execute):
 
     def limits(self):
         return Limits(cpu_seconds=self.cpu_limit, memory_bytes=self.memory_limit, processes=self.process_limit,
-                      file_bytes=self.file_size_limit)
+                      file_bytes=self.file_size_limit, total_memory_bytes=self.total_memory_limit)
 
     def mode(self):
-        """bwrap or subprocess: decided once per process; the fallback is announced on every notebook."""
+        """bwrap or subprocess: decided once per process; the fallback is announced on every notebook,
+        the want of a cgroup for the total memory (cgroups.py) once."""
         if IsolatedExecute._mode is None:
             mode = "subprocess" if self.sandbox == "subprocess" else "bwrap"
             if mode == "bwrap":
@@ -394,6 +398,10 @@ class IsolatedExecute(Execute):
                     self.log.warning("bubblewrap does not work here: %s", e)
                     mode = "subprocess"
             IsolatedExecute._mode = mode
+            why = cgroups.unavailable() if self.total_memory_limit else None
+            if why:
+                self.log.info("No cap on the total memory of the student's processes: %s. Each process still has "
+                              "its own limit (memory_limit); see docs/grading-isolation.md.", why)
         if IsolatedExecute._mode == "subprocess":
             self.log.warning(FALLBACK_WARNING)
         return IsolatedExecute._mode

@@ -1,10 +1,12 @@
 """Starting the sandboxed child that runs student code, and talking to it.
 
-With bubblewrap (`bwrap`), the child sees a filesystem made only of the system's /usr and
-/etc, Python and its packages (read-only), the stripped copy of dlscratch, and an empty
-scratch /tmp of limited size: no course folder, no solutions/, no gradebook, no hidden tests,
-no home folders. It has no network, its own process namespace, runs as `nobody` without
-capabilities, and has limits on CPU time, memory, processes, open files and file size.
+With bubblewrap (`bwrap`), the child sees a filesystem made only of the system's /usr, a
+minimal /etc (ETC_FROM_HOST and the generated ETC_MADE), Python and its packages
+(read-only), the stripped copy of dlscratch, and an empty scratch /tmp of limited size: no
+course folder, no solutions/, no gradebook, no hidden tests, no home folders, no user list.
+It has no network, its own process namespace, runs as `nobody` without capabilities, and
+has limits on CPU time, memory, processes, open files and file size; where cgroups can be
+used (cgroups.py), also on the memory and processes of everything it starts, together.
 
 Without bubblewrap the child is a plain subprocess with the same resource limits and the
 stripped library first on its path, but it can read (and, as the grader's user, write)
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import time
 
+from . import cgroups
 from .protocol import ProtocolError, Timeout, read_message, write_message
 
 NOBODY = 65534
@@ -30,6 +33,17 @@ FALLBACK_WARNING = (
     "and use the network. Install bubblewrap (apt-get install bubblewrap) before grading for real. "
     "See docs/grading-isolation.md.")
 
+# What Python, numpy, matplotlib and setpriv read from /etc (traced with strace), and nothing else:
+# the host's users, groups, shadow, ssh keys, ssl keys and configs stay out of view.
+ETC_FROM_HOST = ("/etc/ld.so.cache",  # the dynamic loader's index of shared libraries
+                 "/etc/localtime",  # time.localtime() as on the host
+                 "/etc/fonts")  # fontconfig's configuration (matplotlib asks fc-list for the system fonts)
+# Generated: pwd.getpwuid(), getpass.getuser() and setpriv work, without listing the host's users.
+ETC_MADE = {"/etc/passwd": "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+                           f"nobody:x:{NOBODY}:{NOBODY}:nobody:/nonexistent:/usr/sbin/nologin\n",
+            "/etc/group": f"root:x:0:\nnogroup:x:{NOBODY}:\n",
+            "/etc/nsswitch.conf": "passwd: files\ngroup: files\nhosts: files\n"}  # no NSS modules, no DNS
+
 BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
         "from dlscratch.grading.isolation import child; child.main(int(sys.argv[2]), int(sys.argv[3]))")
 
@@ -39,12 +53,14 @@ class ChildDied(Exception):
 
 
 class Limits:
-    """Resource limits of the child (per process; processes counted per user)."""
+    """Resource limits of the child: rlimits per process (processes counted per user), and
+    `total_memory_bytes` for all its processes together (its cgroup, where there can be one; 0: none)."""
 
     def __init__(self, cpu_seconds=600, memory_bytes=1536 * 2 ** 20, processes=16, file_bytes=16 * 2 ** 20,
-                 open_files=256, scratch_bytes=64 * 2 ** 20):
+                 open_files=256, scratch_bytes=64 * 2 ** 20, total_memory_bytes=2 * 2 ** 30):
         self.cpu_seconds, self.memory_bytes, self.processes = cpu_seconds, memory_bytes, processes
         self.file_bytes, self.open_files, self.scratch_bytes = file_bytes, open_files, scratch_bytes
+        self.total_memory_bytes = total_memory_bytes
 
     def apply(self):
         """In the child, before exec (subprocess preexec_fn)."""
@@ -66,12 +82,18 @@ def _ancestors(path):
     return parts[::-1]
 
 
-def bwrap_command(python, library, limits):
-    """The bwrap arguments that put `python` in the sandbox, with `library` at SANDBOX_LIB."""
+def bwrap_command(python, library, limits, etc_fds=None):
+    """The bwrap arguments that put `python` in the sandbox, with `library` at SANDBOX_LIB.
+    `etc_fds` maps each of ETC_MADE's files to a readable fd holding its text (see etc_pipes)."""
     args = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
-            # the scratch folder first: a Python or venv that lives under /tmp is bound on top of it below
-            "--size", str(limits.scratch_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
+            "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr", "--perms", "0755", "--dir", "/etc"]
+    for path in ETC_FROM_HOST:
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
+    for path, fd in (etc_fds or {}).items():
+        args += ["--perms", "0444", "--ro-bind-data", str(fd), path]
+    # the scratch folder before Python: a Python or venv that lives under /tmp is bound on top of it below
+    args += ["--size", str(limits.scratch_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
             args += ["--symlink", os.readlink(top), top]
@@ -81,7 +103,7 @@ def bwrap_command(python, library, limits):
     shown = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)} |
                    {sys.prefix, os.path.dirname(os.path.dirname(os.path.realpath(python)))})
     for path in shown:
-        if any(path == m or path.startswith(m + "/") for m in ("/usr", "/etc")):
+        if path == "/usr" or path.startswith("/usr/"):
             continue
         for parent in _ancestors(path):  # bwrap would make these 0700: nobody could pass through
             if parent not in made:
@@ -100,6 +122,17 @@ def bwrap_command(python, library, limits):
     return args
 
 
+def etc_pipes():
+    """ETC_MADE's files as {path: read end of a pipe holding its text}, for bwrap's --ro-bind-data."""
+    fds = {}
+    for path, text in ETC_MADE.items():
+        read, write = os.pipe()
+        os.write(write, text.encode())  # far below a pipe's buffer: never blocks
+        os.close(write)
+        fds[path] = read
+    return fds
+
+
 class Child:
     """One sandboxed child process: start it, send it requests, kill it."""
 
@@ -107,7 +140,14 @@ class Child:
         self.mode, self.library, self.limits = mode, library, limits
         self.process = None
         self.stderr = tempfile.TemporaryFile()
+        self.group = cgroups.create(limits.total_memory_bytes, limits.processes) if limits.total_memory_bytes else None
         self._start(startup_seconds)
+
+    def _enter_limits(self):
+        """In the child, before exec (subprocess preexec_fn): its cgroup first, then its rlimits."""
+        if self.group is not None:
+            self.group.enter()
+        self.limits.apply()
 
     def _start(self, startup_seconds):
         python = sys.executable
@@ -116,8 +156,10 @@ class Child:
         env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "MPLBACKEND": "Agg", "NBGRADER_EXECUTION": "autograde"}
+        etc_fds = {}
         if self.mode == "bwrap":
-            command = [*bwrap_command(python, self.library, self.limits), python, "-I", "-B", "-c", BOOT,
+            etc_fds = etc_pipes()
+            command = [*bwrap_command(python, self.library, self.limits, etc_fds), python, "-I", "-B", "-c", BOOT,
                        SANDBOX_LIB, str(from_parent), str(to_parent)]
             cwd = "/"
         else:
@@ -126,11 +168,16 @@ class Child:
             cwd = self.scratch
         try:
             self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=self.stderr, pass_fds=(from_parent, to_parent), cwd=cwd,
-                                            env=env, preexec_fn=self.limits.apply, start_new_session=True)
+                                            stderr=self.stderr, pass_fds=(from_parent, to_parent, *etc_fds.values()),
+                                            cwd=cwd, env=env, preexec_fn=self._enter_limits, start_new_session=True)
+        except BaseException:
+            for fd in (to_child, from_child):
+                os.close(fd)
+            self.kill()  # removes the cgroup
+            raise
         finally:
-            os.close(from_parent)
-            os.close(to_parent)
+            for fd in (from_parent, to_parent, *etc_fds.values()):
+                os.close(fd)
         self.to_child, self.from_child = to_child, from_child
         try:
             hello, _ = read_message(self.from_child, time.monotonic() + startup_seconds)
@@ -189,7 +236,15 @@ class Child:
             raise
 
     def kill(self):
-        """Stop the child and everything it started; returns its exit code."""
+        """Stop the child and everything it started, and remove its cgroup; returns its exit code."""
+        try:
+            return self._stop()
+        finally:
+            if self.group is not None:
+                self.group.remove()  # after the child: a cgroup can only be removed once it is empty
+                self.group = None
+
+    def _stop(self):
         if self.process is None:
             return None
         if self.process.poll() is None:
