@@ -179,6 +179,7 @@ class Child:
             for fd in (from_parent, to_parent, *etc_fds.values()):
                 os.close(fd)
         self.to_child, self.from_child = to_child, from_child
+        os.set_blocking(to_child, False)  # writes wait (with a deadline) only when the pipe is full
         try:
             hello, _ = read_message(self.from_child, time.monotonic() + startup_seconds)
         except (Timeout, EOFError, ProtocolError) as e:
