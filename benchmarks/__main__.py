@@ -87,11 +87,13 @@ def main():
     parser.add_argument("--stock-students", type=int, default=10,
                         help="with --grading: submissions per assignment for stock nbgrader (slow)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="with --grading: grade.sh --jobs")
+    parser.add_argument("--assignments", help="with --grading: comma-separated assignments (default: all)")
     args = parser.parse_args()
     if args.grading:
         from .grading import run
         with tempfile.TemporaryDirectory(prefix="dlscratch-grading-benchmark-") as scratch:
-            run(args.students, args.jobs, scratch, stock_students=min(args.stock_students, args.students))
+            run(args.students, args.jobs, scratch, stock_students=min(args.stock_students, args.students),
+                assignments=args.assignments.split(",") if args.assignments else None)
         return
     if not steady_allocator():
         print("note: could not keep freed memory (not glibc); big workloads include page faults", flush=True)

@@ -9,11 +9,13 @@ tests know (tests/grading/submissions.py: one wrong rule per op, wrong traversal
 training loops) and hostile or broken code (an infinite loop, an exception, `os._exit`, a
 deleted or edited test cell).
 
-Both graders run the same course (the repository's nbgrader_config.py, so assignment 1 goes
-through isolated grading) with the cell timeout shortened to `TIMEOUT` seconds for both, so that
-the infinite loops do not dominate. Stock is `nbgrader autograde ASSIGNMENT --force`, one
-command per assignment, as an instructor would run it, in its own copy of the course; ours is
-`grade.sh --all --no-feedback` (stock writes no feedback either).
+Both graders run the same course and the repository's nbgrader_config.py, with the cell timeout
+shortened to `TIMEOUT` seconds for both, so that the infinite loops do not dominate. Stock is
+nbgrader as it comes: `nbgrader autograde ASSIGNMENT --force`, one command per assignment, as an
+instructor would run it, in its own copy of the course whose config lists no isolated assignment
+(so nbgrader's own Execute runs each notebook in a kernel); ours is `grade.sh --all --no-feedback`
+(stock writes no feedback either), every assignment isolated. Scores differ where they should:
+a hostile submission that kills its kernel gets 0 from stock and the points it earned from ours.
 """
 import json
 import shutil
@@ -66,12 +68,15 @@ def mix(assignment):
     return [x for item in mistakes + hostile for x in (correct, item)]
 
 
-def make_course(root, students, assignments=tuple(NOTEBOOKS), timeout=TIMEOUT):
-    """A course in `root` with `students` submissions of each assignment; returns {(assignment, student): kind}."""
+def make_course(root, students, assignments=tuple(NOTEBOOKS), timeout=TIMEOUT, isolated=True):
+    """A course in `root` with `students` submissions of each assignment; returns {(assignment, student): kind}.
+    isolated=False: nbgrader as it comes (every notebook in a kernel)."""
     root = Path(root)
     shutil.copytree(ROOT / "solutions", root / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    config = (ROOT / "nbgrader_config.py").read_text(encoding="utf-8")
-    (root / "nbgrader_config.py").write_text(config + f"\nc.Execute.timeout = {timeout}\n", encoding="utf-8")
+    config = (ROOT / "nbgrader_config.py").read_text(encoding="utf-8") + f"\nc.Execute.timeout = {timeout}\n"
+    if not isolated:
+        config += "c.IsolatedExecute.assignments = []  # stock: nbgrader's own Execute, a kernel per notebook\n"
+    (root / "nbgrader_config.py").write_text(config, encoding="utf-8")
     kinds = {}
     for assignment in assignments:
         notebook = NOTEBOOKS[assignment]
@@ -93,8 +98,8 @@ def make_course(root, students, assignments=tuple(NOTEBOOKS), timeout=TIMEOUT):
 
 
 def _run(command, cwd):
-    """Seconds `command` took. Exit code 1 is expected when a notebook kills its kernel (assignments 2
-    and 3 run in one): neither grader can grade that one, and both go on with the others."""
+    """Seconds `command` took. Exit code 1 is expected from stock when a notebook kills its kernel: it
+    cannot grade that one, and goes on with the others."""
     start = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=environment(), text=True, capture_output=True)
     refused = done.returncode == 1 and ("could not grade" in done.stderr or "NbGraderException" in done.stderr
@@ -106,7 +111,7 @@ def _run(command, cwd):
 
 def stock(root, assignments):
     """Seconds for stock sequential `nbgrader autograde A --force`, one command per assignment."""
-    _run([str(BIN / "nbgrader"), "generate_assignment", "[0-9]*", "--force"], root)
+    _run([str(BIN / "nbgrader"), "generate_assignment", "[0-9]*", "--force"], root)  # not timed: both need it
     return sum(_run([str(BIN / "nbgrader"), "autograde", a, "--force"], root) for a in assignments)
 
 
@@ -124,17 +129,17 @@ def scores(root):
                 for a in NOTEBOOKS for sub in gb.assignment_submissions(a)}
 
 
-def run(students, jobs, scratch, stock_students=None):
+def run(students, jobs, scratch, stock_students=None, assignments=None):
     """Grade `students` per assignment with ours (and `stock_students` with stock); print a table."""
-    assignments = list(NOTEBOOKS)
+    assignments = list(assignments or NOTEBOOKS)
     stock_students = stock_students or students
     scratch = Path(scratch)
     print(f"grading workload: {students} submissions per assignment for ours, {stock_students} for stock; "
           f"{len(mix(assignments[0])) // 2} of every {len(mix(assignments[0]))} correct in assignment 1; "
           f"cell timeout {TIMEOUT} s", flush=True)
     ours_root, stock_root = scratch / "ours", scratch / "stock"
-    kinds = make_course(ours_root, students)
-    make_course(stock_root, stock_students)
+    kinds = make_course(ours_root, students, assignments)
+    make_course(stock_root, stock_students, assignments, isolated=False)
     t_stock = stock(stock_root, assignments)
     t_ours = ours(ours_root, jobs)
     n_stock, n_ours = stock_students * len(assignments), students * len(assignments)
@@ -150,10 +155,13 @@ def run(students, jobs, scratch, stock_students=None):
           + ("" if students >= 500 else " (extrapolated from the rates above)"))
     print(f"not graded (a notebook that kills its kernel): {n_ours - len(mine)} of {n_ours} by grade.sh, "
           f"{n_stock - len(theirs)} of {n_stock} by stock")
+    honest = [k for k in differ if not kinds[k].startswith("hostile")]
     print(f"same scores as stock on all {len(same)} submissions graded by both" if not differ else
-          f"SCORES DIFFER from stock on {len(differ)} of {len(same)}: {differ[:5]}")
+          f"scores differ from stock on {len(differ)} of {len(same)} graded by both: "
+          + ", ".join(sorted({kinds[k] for k in differ}))
+          + ("" if not honest else f"; SCORES OF HONEST WORK DIFFER: {honest[:5]}"))
     by_kind = {}
     for key, kind in kinds.items():
         by_kind.setdefault(kind.split(":")[0], []).append(mine.get(key))
     print("graded by ours: " + ", ".join(f"{len(v)} {k}" for k, v in sorted(by_kind.items())))
-    return {"stock": rate_stock, "ours": rate_ours, "differ": differ}
+    return {"stock": rate_stock, "ours": rate_ours, "differ": differ, "honest_differ": honest}

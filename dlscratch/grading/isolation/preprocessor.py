@@ -182,6 +182,7 @@ class IsolatedRun:
         nodes = self.writer.begin(arrays)  # graph nodes cross as ids, their graphs as data (graphs.py)
         header["args"] = encode(tuple(args), arrays, OpContext, nodes=nodes)
         header["kwargs"] = encode(dict(kwargs), arrays, OpContext, nodes=nodes)
+        header["kwargs"].pop("h", None)  # a new dict every call: nothing for the sandbox to keep
         header["variables"] = nodes.variable_updates()
         header["graph"] = nodes.descriptions
         header["default_graph"] = nodes.graph_index(get_default_graph())  # new ops go where they would in a kernel
