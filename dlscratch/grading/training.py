@@ -7,7 +7,7 @@ from ..core.graph import Graph, Node, Variable, constant
 from ..core.session import Session
 from ..data import one_hot, red_blue, xor_clusters
 from ..nn import mlp, softmax_cross_entropy
-from . import classifiers
+from . import classifiers, rule_case
 from .report import CheckFailed, close, expected_and_yours, numpy_warnings, one_line
 from .student_code import library_unavailable, quiet_check, quietly, run_student, student_code
 
@@ -137,6 +137,19 @@ def check_gradient_descent_step(gradient_descent_step, learning_rate=0.1, with_u
         raise CheckFailed(f"{where}: the Variable 'unused' changed, but it had no gradient in the dict.")
 
 
+# Seeds of the starting weights with which the library's own gradient descent reaches check_train's
+# accuracy on both data sets (the XOR network misses it from seeds 5, 8, 14, 19, 25 and 28: a bad start,
+# not a bad loop). Validate trains from seed 0; a graded notebook from one drawn at grading time
+# (rule_case.GRAD_SEED), so losses and weights pasted from a visible run do not fit. tests/grading checks them.
+MODEL_SEEDS = (0, 1, 2, 3, 4, 6, 7, 9, 10, 11, 12, 13, 15, 16, 17, 18, 20, 21, 22, 23, 24, 26, 27, 29, 30, 31,
+               32, 33, 34, 35, 36, 37, 38, 39)
+
+
+def model_seed():
+    """The seed of the starting weights for this run of the checks (0 unless grading)."""
+    return MODEL_SEEDS[rule_case.GRAD_SEED % len(MODEL_SEEDS)]
+
+
 def _training_problem(data, seed=0):
     """A model, its summed cross-entropy (the library's), and its data: (loss, variables, feed, accuracy)."""
     X, y = red_blue() if data == "red/blue" else xor_clusters()
@@ -166,7 +179,7 @@ def _train_hint(error):
 def check_train(train, data="red/blue", steps=100, learning_rate=0.01, min_accuracy=0.95, decreasing=False):
     """Check `train(loss, variables, feed_dict, learning_rate, steps) -> losses` on red/blue or XOR data."""
     __tracebackhide__ = True
-    loss, variables, feed, accuracy = _training_problem(data)
+    loss, variables, feed, accuracy = _training_problem(data, model_seed())
     data_name = DATA[data]
     start = [v.value.copy() for v in variables]
     first_loss = float(Session(loss.graph).run(loss, feed))

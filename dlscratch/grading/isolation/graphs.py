@@ -96,9 +96,17 @@ def _description(node, i, graph, ids, arrays):
     return d
 
 
+_ndarray = np.ndarray  # bound now: the student's code, in the same process, may rebind numpy's names
+
+
 def _same(a, b):
-    return isinstance(a, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype and bool(
-        np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    """Whether `a` is still what its copy `b` was, bit for bit, by ndarray's own methods only (which no
+    student code can patch: numpy's module functions it can)."""
+    return isinstance(a, _ndarray) and a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+def _copy(value):
+    return value.copy() if isinstance(value, _ndarray) else value
 
 
 class GraphWriter:
@@ -436,7 +444,7 @@ class GraphReader:
                 node.value = decode(tree, arrays)
 
     def variable_snapshot(self):
-        return {v: (v.value, np.array(v.value, copy=True)) for v in self.ids if isinstance(v, Variable)}
+        return {v: (v.value, _copy(v.value)) for v in self.ids if isinstance(v, Variable)}
 
     def variable_changes(self, snapshot):
         """[[id, value, in place?]] for the Variables whose value the student's code replaced or changed."""
@@ -445,6 +453,6 @@ class GraphReader:
             array, copy = snapshot.get(v, (None, None))
             if v.value is not array:
                 changes.append([self.ids[v], encode(v.value, self.arrays), False])
-            elif isinstance(array, np.ndarray) and not _same(array, copy):
+            elif isinstance(array, _ndarray) and not _same(array, copy):
                 changes.append([self.ids[v], encode(v.value, self.arrays), True])
         return changes
