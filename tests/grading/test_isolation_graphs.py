@@ -102,6 +102,16 @@ def test_a_made_node_that_the_library_refuses_is_not_data():
         answer(made, reader, writer)
 
 
+def test_a_made_node_too_big_for_the_grader_to_run_is_not_data():
+    graph, problem = build("chain")
+    loss, reader, writer = send(problem.loss)
+    with loss.graph.as_default():
+        column, row = ds.reshape(loss, (1, 1)) * np.ones((50_000, 1)), np.ones((1, 50_000))
+        made = ds.matmul(column, row)  # 2.5e9 numbers, from a few small ones
+    with pytest.raises(protocol.ProtocolError, match="would hold 2,500,000,000 numbers"):
+        answer(made, reader, writer)
+
+
 def test_variables_changed_in_the_sandbox_change_on_the_graders_side_the_same_way():
     with ds.Graph().as_default():
         W, b = ds.Variable(np.ones((2, 2)), name="W"), ds.Variable(np.zeros(2), name="b")

@@ -41,6 +41,7 @@ random order too, and put in order on the grader's side.
 This module must not import nbgrader or Jupyter: the sandbox imports it from the stripped library.
 """
 import itertools
+import math
 import random
 import secrets
 import types
@@ -53,7 +54,8 @@ from .protocol import ProtocolError, decode, encode, opaque
 KINDS = (("Variable", Variable), ("Constant", Constant), ("Placeholder", Placeholder), ("Operation", Operation),
          ("Node", Node))
 CLASSES = dict(KINDS)
-NEW_NODE = "node_made_by_your_code"  # a node of the answer's that cannot be rebuilt on the grader's side
+NEW_NODE = "node_made_by_your_code"
+MAX_NEW_ELEMENTS = 2 ** 24  # numbers in one op the student's code made, run on the grader's side (128 MiB)  # a node of the answer's that cannot be rebuilt on the grader's side
 CALLBACKS = (types.FunctionType, types.MethodType, types.BuiltinFunctionType)
 
 
@@ -287,7 +289,12 @@ class GraphWriter:
                     attrs = decode(d.get("attrs", {"t": "dict", "v": {}}), arrays)
                     if not isinstance(attrs, dict) or "name" in attrs:
                         raise ProtocolError("an op's attrs are not a dict of settings")
-                    return cls.apply(*inputs, name=name, **attrs)
+                    node = cls.apply(*inputs, name=name, **attrs)
+                    shape = getattr(node, "shape", None)  # the grader will run it: refuse what cannot fit
+                    if shape is not None and None not in shape and math.prod(shape) > MAX_NEW_ELEMENTS:
+                        raise ProtocolError(f"a node your code made, {node.name!r} ({node.op_type}), would hold "
+                                            f"{math.prod(shape):,} numbers (shape {tuple(shape)})")
+                    return node
                 if kind == "Variable":
                     return Variable(decode(d.get("value"), arrays), name=name, trainable=bool(d.get("trainable")))
                 if kind == "Constant":
