@@ -54,8 +54,8 @@ from .protocol import ProtocolError, decode, encode, opaque
 KINDS = (("Variable", Variable), ("Constant", Constant), ("Placeholder", Placeholder), ("Operation", Operation),
          ("Node", Node))
 CLASSES = dict(KINDS)
-NEW_NODE = "node_made_by_your_code"
-MAX_NEW_ELEMENTS = 2 ** 24  # numbers in one op the student's code made, run on the grader's side (128 MiB)  # a node of the answer's that cannot be rebuilt on the grader's side
+NEW_NODE = "node_made_by_your_code"  # a node of the answer's that cannot be rebuilt on the grader's side
+MAX_NEW_ELEMENTS = 2 ** 24  # numbers in one op the student's code made, run on the grader's side (128 MiB)
 CALLBACKS = (types.FunctionType, types.MethodType, types.BuiltinFunctionType)
 
 
