@@ -89,30 +89,13 @@ class GraderFunctionFailed(Exception):
     """A function of the grader's (a callback such as a check's `step`) failed on what your code gave it."""
 
 
-@contextlib.contextmanager
-def counting_forwards(reader, counts):
+def counting_forwards(reader):
     """Count each graph node's op forward calls while the student's code runs (assignment 4's checks
     ask: a shared node computed twice, or a value computed without the registry, is named)."""
     from dlscratch.core.registry import OPS, OpContext
-    originals = {cls: (cls.__dict__.get("forward"), cls.forward) for cls in set(OPS.values())}
-
-    def counting(forward):
-        def counted(ctx, *inputs, **attrs):
-            key = reader.ids.get(ctx.node, "new") if isinstance(ctx, OpContext) else "unknown"
-            counts[key] = counts.get(key, 0) + 1
-            return forward(ctx, *inputs, **attrs)
-        return staticmethod(counted)
-
-    for cls, (_, forward) in originals.items():
-        cls.forward = counting(forward)
-    try:
-        yield
-    finally:
-        for cls, (own, _) in originals.items():
-            if own is None:
-                del cls.forward
-            else:
-                cls.forward = own
+    from dlscratch.grading.student_code import counting_forward_calls
+    return counting_forward_calls(set(OPS.values()), lambda ctx: reader.ids.get(ctx.node, "new")
+                                  if isinstance(ctx, OpContext) else "unknown")
 
 
 def main(rfd, wfd):
@@ -157,8 +140,7 @@ def main(rfd, wfd):
                 args = decode(request["args"], arrays, Context, nodes=reader)
                 kwargs = decode(request["kwargs"], arrays, Context, nodes=reader)
                 before = [a.copy() for a in arrays]
-                snapshot, counts = reader.variable_snapshot(), {}
-                after = (reader, snapshot, counts if request.get("count_forwards") else None)
+                after = [reader, reader.variable_snapshot(), None]  # and the forward counts, if asked for
                 function = namespace.get(request["name"])
                 if not callable(function):
                     raise NameError(f"name {request['name']!r} is not defined")
@@ -167,7 +149,7 @@ def main(rfd, wfd):
                     if graph is not None:  # the grader's default graph, as in a kernel
                         inside.enter_context(graph.as_default())
                     if request.get("count_forwards"):
-                        inside.enter_context(counting_forwards(reader, counts))
+                        after[2] = inside.enter_context(counting_forwards(reader))
                     value = function(*args, **kwargs)
                 reader.begin(out)
                 reply["value"] = encode(value, out, nodes=reader)

@@ -202,7 +202,7 @@ class GraphWriter:
         for n in new:
             self.descriptions.append(_description(n, self.ids[n], graph, self.ids, self.arrays))
             if isinstance(n, Variable):
-                self.synced[n] = (n.value, np.array(n.value, copy=True))
+                self._seen(n)
 
     # --- Variables, callbacks, dicts -------------------------------------------------------------
 
@@ -212,8 +212,12 @@ class GraphWriter:
         for v, (array, copy) in self.synced.items():
             if v.value is not array or not _same(v.value, copy):
                 updates.append([self.ids[v], encode(v.value, self.arrays)])
-                self.synced[v] = (v.value, np.array(v.value, copy=True))
+                self._seen(v)
         return updates
+
+    def _seen(self, v):
+        """The sandbox now has the Variable `v` with its present value."""
+        self.synced[v] = (v.value, np.array(v.value, copy=True))
 
     def apply_variable_changes(self, changes, arrays):
         """Do to the grader's Variables what the student's code did to the sandbox's: replace the
@@ -229,7 +233,7 @@ class GraphWriter:
                 old[...] = new
             else:
                 v.value = new
-            self.synced[v] = (v.value, np.array(v.value, copy=True))
+            self._seen(v)
 
     def encode_callable(self, value):
         if isinstance(value, CALLBACKS) and not isinstance(value, type):
@@ -270,7 +274,7 @@ class GraphWriter:
                 node = self._build(d, arrays, OPS)
                 self.ids[node], self.nodes[d["id"]] = d["id"], node
                 if isinstance(node, Variable):
-                    self.synced[node] = (node.value, np.array(node.value, copy=True))
+                    self._seen(node)
 
     def _build(self, d, arrays, ops):
         inputs = [self.nodes[i] for i in d.get("inputs", ())]
