@@ -66,11 +66,9 @@ def _write_all(fd, data, deadline):
         try:
             view = view[os.write(fd, view):]
         except BlockingIOError:
-            remaining = deadline - time.monotonic() if deadline is not None else None
-            if remaining is not None and (remaining <= 0 or not select.select([], [fd], [], remaining)[1]):
+            remaining = None if deadline is None else deadline - time.monotonic()  # None: wait as long as it takes
+            if (remaining is not None and remaining <= 0) or not select.select([], [fd], [], remaining)[1]:
                 raise Timeout() from None
-            if remaining is None:
-                select.select([], [fd], [])
 
 
 def read_message(fd, deadline=None):
