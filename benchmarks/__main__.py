@@ -82,17 +82,19 @@ def main():
     parser.add_argument("--only", help="run workloads whose name contains this, e.g. W1")
     parser.add_argument("--grading", action="store_true",
                         help="the grading workload: a simulated class, stock nbgrader vs scripts/grade.sh")
-    parser.add_argument("--students", type=int, default=40,
-                        help="with --grading: submissions per assignment for grade.sh (500: the full class)")
-    parser.add_argument("--stock-students", type=int, default=10,
-                        help="with --grading: submissions per assignment for stock nbgrader (slow)")
+    parser.add_argument("--students", type=int, default=56,
+                        help="with --grading: submissions per assignment for grade.sh (default: two cycles of "
+                             "assignment 1's mix; 500: the full class)")
+    parser.add_argument("--stock-students", type=int,
+                        help="with --grading: submissions per assignment for stock nbgrader (slow; default: one "
+                             "whole cycle of each assignment's mix of kinds)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="with --grading: grade.sh --jobs")
     parser.add_argument("--assignments", help="with --grading: comma-separated assignments (default: all)")
     args = parser.parse_args()
     if args.grading:
         from .grading import run
         with tempfile.TemporaryDirectory(prefix="dlscratch-grading-benchmark-") as scratch:
-            run(args.students, args.jobs, scratch, stock_students=min(args.stock_students, args.students),
+            run(args.students, args.jobs, scratch, stock_students=args.stock_students,
                 assignments=args.assignments.split(",") if args.assignments else None)
         return
     if not steady_allocator():

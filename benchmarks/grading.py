@@ -69,8 +69,8 @@ def mix(assignment):
 
 
 def make_course(root, students, assignments=tuple(NOTEBOOKS), timeout=TIMEOUT, isolated=True):
-    """A course in `root` with `students` submissions of each assignment; returns {(assignment, student): kind}.
-    isolated=False: nbgrader as it comes (every notebook in a kernel)."""
+    """A course in `root` with `students` submissions of each assignment (a number, or {assignment: number});
+    returns {(assignment, student): kind}. isolated=False: nbgrader as it comes (every notebook in a kernel)."""
     root = Path(root)
     shutil.copytree(ROOT / "solutions", root / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     config = (ROOT / "nbgrader_config.py").read_text(encoding="utf-8") + f"\nc.Execute.timeout = {timeout}\n"
@@ -84,7 +84,7 @@ def make_course(root, students, assignments=tuple(NOTEBOOKS), timeout=TIMEOUT, i
         solved = s.solutions(json.loads((ROOT / "solutions" / assignment / f"{notebook}.ipynb").read_text(
             encoding="utf-8")))
         cycle = mix(assignment)
-        for i in range(students):
+        for i in range(students[assignment] if isinstance(students, dict) else students):
             kind, name, change = cycle[i % len(cycle)]
             student = f"student{i:03d}"
             nb = s.submission(release, {**solved, **change.get("answers", {})},
@@ -110,9 +110,9 @@ def _run(command, cwd):
 
 
 def stock(root, assignments):
-    """Seconds for stock sequential `nbgrader autograde A --force`, one command per assignment."""
+    """{assignment: seconds} for stock sequential `nbgrader autograde A --force`, one command per assignment."""
     _run([str(BIN / "nbgrader"), "generate_assignment", "[0-9]*", "--force"], root)  # not timed: both need it
-    return sum(_run([str(BIN / "nbgrader"), "autograde", a, "--force"], root) for a in assignments)
+    return {a: _run([str(BIN / "nbgrader"), "autograde", a, "--force"], root) for a in assignments}
 
 
 def ours(root, jobs):
@@ -130,26 +130,36 @@ def scores(root):
 
 
 def run(students, jobs, scratch, stock_students=None, assignments=None):
-    """Grade `students` per assignment with ours (and `stock_students` with stock); print a table."""
+    """Grade `students` per assignment with ours, and a sample with stock; print a table.
+
+    Stock is slow, so it grades `stock_students` per assignment, by default one whole cycle of each
+    assignment's mix (so that every kind counts as often as in ours: assignment 1's infinite loop costs
+    both graders two cell timeouts). Its time for ours's workload is then estimated per assignment:
+    `students` times its seconds per submission of that assignment."""
     assignments = list(assignments or NOTEBOOKS)
-    stock_students = stock_students or students
+    sample = {a: stock_students or len(mix(a)) for a in assignments}
     scratch = Path(scratch)
-    print(f"grading workload: {students} submissions per assignment for ours, {stock_students} for stock; "
-          f"{len(mix(assignments[0])) // 2} of every {len(mix(assignments[0]))} correct in assignment 1; "
-          f"cell timeout {TIMEOUT} s", flush=True)
+    print(f"grading workload: {students} submissions per assignment for ours; for stock, "
+          + ", ".join(f"{n} of {a}" for a, n in sample.items())
+          + f"; {len(mix(assignments[0])) // 2} of every {len(mix(assignments[0]))} correct in "
+          f"{assignments[0]}; cell timeout {TIMEOUT} s", flush=True)
     ours_root, stock_root = scratch / "ours", scratch / "stock"
     kinds = make_course(ours_root, students, assignments)
-    make_course(stock_root, stock_students, assignments, isolated=False)
+    make_course(stock_root, sample, assignments, isolated=False)
     t_stock = stock(stock_root, assignments)
     t_ours = ours(ours_root, jobs)
-    n_stock, n_ours = stock_students * len(assignments), students * len(assignments)
-    rate_stock, rate_ours = n_stock / t_stock * 60, n_ours / t_ours * 60
+    n_stock, n_ours = sum(sample.values()), students * len(assignments)
+    t_stock_here = sum(students * t_stock[a] / sample[a] for a in assignments)  # stock's time for ours's workload
+    rate_stock, rate_ours = n_ours / t_stock_here * 60, n_ours / t_ours * 60
     mine, theirs = scores(ours_root), scores(stock_root)
     same = [k for k in theirs if k in mine]
     differ = [k for k in same if mine[k] != theirs[k]]
     print(f"{'grader':46} {'submissions':>11} {'seconds':>9} {'per minute':>11}")
-    print(f"{'stock nbgrader autograde (sequential)':46} {n_stock:11d} {t_stock:9.1f} {rate_stock:11.1f}")
+    print(f"{'stock nbgrader autograde (sequential), measured':46} {n_stock:11d} {sum(t_stock.values()):9.1f} "
+          f"{n_stock / sum(t_stock.values()) * 60:11.1f}")
+    print(f"{'  ... on the same workload as grade.sh':46} {n_ours:11d} {t_stock_here:9.1f} {rate_stock:11.1f}")
     print(f"{f'scripts/grade.sh --all --jobs {jobs}':46} {n_ours:11d} {t_ours:9.1f} {rate_ours:11.1f}")
+    print("stock seconds per submission: " + ", ".join(f"{a} {t_stock[a] / sample[a]:.2f}" for a in assignments))
     print(f"speed-up {rate_ours / rate_stock:.2f}x; 500 students x 3 assignments would take "
           f"{1500 / rate_ours:.1f} min with grade.sh, {1500 / rate_stock:.1f} min with stock"
           + ("" if students >= 500 else " (extrapolated from the rates above)"))
