@@ -1,7 +1,8 @@
 """The only thing that crosses between the grader and the sandboxed student code: data.
 
 A message is one frame: an 8-byte length, a JSON header, then the raw bytes of the arrays
-the header lists by dtype, shape and size. Only plain number dtypes (bool, int, float,
+the header lists by dtype, shape and size (each padded to 16 bytes; the arrays read are
+aligned views of one buffer). Only plain number dtypes (bool, int, float,
 complex) are accepted, and an array is rebuilt with `np.frombuffer`: no pickle, no
 object arrays, so nothing the student's side sends can turn into code on the grader's
 side. (Raw bytes rather than .npy files: a training cell makes about ten thousand calls,
@@ -21,6 +22,7 @@ and .npy's own header parsing doubled their cost.) Values nest as JSON trees:
 This module needs numpy and the standard library only: the sandbox imports it too.
 """
 import json
+import math
 import os
 import select
 import struct
@@ -30,6 +32,7 @@ import numpy as np
 
 MAX_MESSAGE = 256 * 2 ** 20  # bytes: a bigger frame is refused, not read
 MAX_DEPTH = 16
+ALIGN = 16  # each array's bytes start at a multiple of this in the frame's body, so views of it are aligned
 NUMBER_KINDS = "biufc"
 _LENGTH = struct.Struct("<Q")
 
@@ -54,7 +57,9 @@ def write_message(fd, header, arrays=(), deadline=None):
         a = a.astype(a.dtype.newbyteorder("<"), copy=False)
         blobs.append(a.tobytes())
         specs.append([a.dtype.str, list(a.shape), len(blobs[-1])])
+        blobs.append(bytes(-len(blobs[-1]) % ALIGN))
     head = json.dumps(dict(header, arrays=specs), allow_nan=False).encode()
+    head += b" " * (-(_LENGTH.size + len(head)) % ALIGN)  # so that the arrays start aligned
     body = b"".join([_LENGTH.pack(len(head)), head, *blobs])
     _write_all(fd, _LENGTH.pack(len(body)) + body, deadline)
 
@@ -82,23 +87,26 @@ def read_message(fd, deadline=None):
     data = _read_at_least(fd, data, _LENGTH.size + size, deadline)
     if len(data) != _LENGTH.size + size:
         raise ProtocolError("more was sent than one message")
-    body = data[_LENGTH.size:]
+    body = bytearray(data[_LENGTH.size:])  # writable: the arrays are views of it, not copies
     try:
         (head_size,) = _LENGTH.unpack_from(body)
         header = json.loads(body[_LENGTH.size:_LENGTH.size + head_size])
         specs = header.pop("arrays")
-        arrays, at = [], _LENGTH.size + head_size
+        arrays, at, dtypes = [], _LENGTH.size + head_size, {}
         for dtype, shape, n in specs:
-            dtype = np.dtype(str(dtype))
-            shape = tuple(int(d) for d in shape)
-            if dtype.kind not in NUMBER_KINDS or dtype.hasobject or dtype.fields is not None:
-                raise ProtocolError(f"an array of dtype {dtype} is not numbers")
-            size = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
-            if n != size or at + n > len(body) or min(shape, default=0) < 0:
+            if type(dtype) is not str or type(n) is not int or type(shape) is not list \
+                    or not all(type(d) is int and d >= 0 for d in shape):
+                raise ProtocolError("malformed array description")
+            if dtype not in dtypes:
+                dtypes[dtype] = np.dtype(dtype)
+                if dtypes[dtype].kind not in NUMBER_KINDS or dtypes[dtype].hasobject or dtypes[dtype].fields:
+                    raise ProtocolError(f"an array of dtype {dtype} is not numbers")
+            dtype = dtypes[dtype]
+            count = math.prod(shape)
+            if n != dtype.itemsize * count or at + n > len(body):
                 raise ProtocolError("array sizes do not add up")
-            arrays.append(np.frombuffer(body, dtype, count=n // dtype.itemsize if dtype.itemsize else 0,
-                                        offset=at).reshape(shape).copy())
-            at += n
+            arrays.append(np.frombuffer(body, dtype, count=count, offset=at).reshape(shape))
+            at += n + (-n % ALIGN)
     except ProtocolError:
         raise
     except Exception as e:
