@@ -2,7 +2,6 @@
 import numpy as np
 
 from .. import gradcheck
-from ..core import backprop as library_backprop
 from ..core import compute_gradients
 from ..core.errors import DLScratchError
 from ..core.graph import Graph, Variable
@@ -12,7 +11,7 @@ from ..core.session import Session
 from . import classifiers
 from .report import TOLERANCE, CheckFailed, close, expected_and_yours, format_array, name_of, numpy_warnings, one_line
 from .rule_case import ARGUMENTS, HINTS, RuleCase
-from .student_code import quiet_check, quietly, reject_library_code, student_code
+from .student_code import backprop_with_rules, quiet_check, quietly, reject_library_code, student_code
 
 EXACT_TOLERANCE = 1e-13  # a formula's gradient against the library's exact rule, relative (norm)
 
@@ -129,7 +128,7 @@ def train_xor_mlp(steps=1000, learning_rate=0.03, hidden_units=2, seed=0):
     descent on the summed cross-entropy of the XOR-like clusters. Uses whatever gradient rules are
     registered, so run it inside `with ds.override_gradients(...)` to train with yours."""
     return classifiers.train(lambda: classifiers.xor_mlp(hidden_units, seed), steps, learning_rate,
-                             lambda loss, values: library_backprop(loss, values, wrt=None))
+                             backprop_with_rules(steps))
 
 
 def _ordinary_cases():

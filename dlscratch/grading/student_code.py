@@ -4,6 +4,8 @@ import contextlib
 import functools
 import io
 import os
+import random
+import secrets
 import time
 import traceback
 import warnings
@@ -16,6 +18,8 @@ from .. import data, train
 from ..core import autodiff as core_autodiff
 from ..core import session as core_session
 from ..core import traversal as core_traversal
+from ..core.graph import Operation, Variable
+from ..core.registry import OPS
 from .report import CheckFailed
 
 # The counts of the checks' `forward.counting_forwards` blocks now open. When the student's code runs
@@ -159,3 +163,53 @@ def run_student(fn, args, what, description, hint="", refused=(), fine=FINE_TO_U
         result = fn(*args)
         seconds = time.perf_counter() - start
     return result, seconds, caught
+
+
+SPOT_CHECKS = 5  # backward passes of a training check that the grader also runs rule by rule
+
+
+def backprop_with_rules(passes, checks=SPOT_CHECKS):
+    """A backprop(loss, values) -> {Variable: gradient} for a training check's `passes` backward passes,
+    with the gradient rules registered now (the student's, inside `ds.override_gradients`).
+
+    In a kernel this is the library's backprop. Under isolated grading each of the student's rules is a
+    call into the sandbox, and one call per op per pass is slow (assignment 1's network: 11,000 calls).
+    So each pass runs in the sandbox whole, as one call (isolation/child.py: backprop_with), and at
+    `checks` passes drawn at random the grader also runs it here, calling the rules one at a time: the
+    two must agree, so the sandbox, where the student's code could patch the library's traversal,
+    cannot hand back gradients other than those their rules give.
+    """
+    chosen = set(random.Random(secrets.randbits(64)).sample(range(passes), min(checks, passes)))
+    plans, passes_run = {}, []
+
+    def backprop(loss, values):
+        __tracebackhide__ = True
+        if loss not in plans:
+            order = core_traversal.topological_order([loss])
+            rules = {n.op_type: OPS[n.op_type].backward for n in order if isinstance(n, Operation)}
+            sandboxes = {getattr(rule, "sandbox", None) for rule in rules.values()}
+            sandbox = sandboxes.pop() if len(sandboxes) == 1 else None
+            plans[loss] = (sandbox, rules, [n for n in order if isinstance(n, Variable)])
+        sandbox, rules, variables = plans[loss]
+        if sandbox is None:
+            return core_autodiff.backprop(loss, values)
+        grads = dict(zip(variables, sandbox.backprop(rules, loss, values, variables)))
+        for v, g in grads.items():
+            if g is not None and not (isinstance(g, np.ndarray) and g.shape == np.shape(values[v])):
+                raise CheckFailed(f"the backward pass with your rules gave {v.name} a gradient that is not an "
+                                  f"array of its shape {np.shape(values[v])}: a {type(g).__name__} {np.shape(g)}")
+        passes_run.append(None)
+        if len(passes_run) - 1 in chosen:
+            _same_as_rule_by_rule(grads, core_autodiff.backprop(loss, values), len(passes_run))
+        return grads
+    return backprop
+
+
+def _same_as_rule_by_rule(grads, here, step):
+    for v, g in grads.items():
+        h = here.get(v)
+        if (g is None) != (h is None) or (g is not None and not np.allclose(g, h, rtol=1e-9, atol=1e-12,
+                                                                             equal_nan=True)):
+            raise CheckFailed(f"at step {step}, your rules gave d loss/d {v.name} one value when the engine ran "
+                              "them in a backward pass and another when it called them one at a time. A rule "
+                              "must depend only on ctx and grad (no state kept between calls).")

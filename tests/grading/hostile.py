@@ -95,6 +95,13 @@ def cases(course_root, port):
                                                     "y = ctx.output\nreturn (grad * y * (1 - y),)")
                            + "np.max = lambda *args, **kwargs: 0.0\nnp.all = lambda *args, **kwargs: True\n"},
                           {}, cells("softmax")),
+        # the library's traversal is in the sandbox (the training check runs it there, one call per step):
+        # patched to scale every gradient, it still trains, so only the grader's spot checks can tell
+        "patched-traversal": ({"negative_backward": rule("negative_backward", "return (-grad,)")
+                               + "import dlscratch.core.autodiff as autodiff\nreal_backprop = autodiff.backprop\n"
+                                 "autodiff.backprop = lambda loss, values, **kw: "
+                                 "{n: 1.5 * g for n, g in real_backprop(loss, values, **kw).items()}\n"},
+                              {}, {TRAIN}),
         "ipython-traceback": ({"sigmoid_backward": rule("sigmoid_backward", "return (grad,)") + SILENT_TRACEBACKS},
                               {}, cells("sigmoid")),
         "input-transformer": ({"relu_backward": rule("relu_backward", "return (grad,)") + INPUT_TRANSFORMER},

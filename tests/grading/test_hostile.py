@@ -58,6 +58,7 @@ def test_nothing_was_written_outside_the_scratch_folder(graded):
     ("network", "test_exp", "Errno"),
     ("reads-solutions", "test_exp", "NameError"),
     ("tampered-cells", "test_negative", "Hint:"),
+    ("patched-traversal", "test_training_with_your_rules", "one value when"),
 ])
 def test_the_feedback_says_what_went_wrong(graded, student, cell, text):
     suite.assert_feedback(graded, student, cell, text)

@@ -7,6 +7,8 @@ Started by `sandbox.Child` inside the sandbox with the library's reference answe
     {"op": "call", "name": f, "args": [...], "kwargs": {...}}   call f; answer with its value
         (with "graph": [...] when the arguments hold graph nodes: graphs.py rebuilds them;
         "variables": values the grader changed; "reset": a new test cell; "count_forwards")
+    {"op": "backprop", "rules": {op type: f}, "args": [loss, values, wanted]}   the library's
+        backprop with the student's rules: one call per backward pass of a training check
 
 While a call runs, the student's code may call a function of the grader's (a callback): the
 child then writes {"callback": id, "args", "kwargs"} and reads the grader's answer before
@@ -63,9 +65,10 @@ class _NoIPython:
 
 
 def _error(e):
-    """An exception as data: its type's name, message and the student's line (if it came from a cell)."""
+    """An exception as data: its type's name, message, notes and the student's line (if it came from a cell)."""
     info = {"type": type(e).__name__, "message": str(e)[:4000], "cell": None, "lineno": None,
-            "builtin": getattr(builtins, type(e).__name__, None) is type(e)}
+            "builtin": getattr(builtins, type(e).__name__, None) is type(e),
+            "notes": [str(n)[:1000] for n in getattr(e, "__notes__", [])[:5]]}
     for frame in reversed(traceback.extract_tb(e.__traceback__)):
         if frame.filename.startswith(CELL_PREFIX):
             info["cell"] = int(frame.filename[len(CELL_PREFIX):-1])
@@ -82,9 +85,6 @@ def _names(namespace):
             and name not in ("get_ipython", "display")}
 
 
-
-
-
 class GraderFunctionFailed(Exception):
     """A function of the grader's (a callback such as a check's `step`) failed on what your code gave it."""
 
@@ -96,6 +96,24 @@ def counting_forwards(reader):
     from dlscratch.grading.student_code import counting_forward_calls
     return counting_forward_calls(set(OPS.values()), lambda ctx: reader.ids.get(ctx.node, "new")
                                   if isinstance(ctx, OpContext) else "unknown")
+
+
+def backprop_with(namespace, rules):
+    """backprop(loss, values, wanted) with the student's rules ({op type: name of their function}): the
+    library's traversal, run here so that a training check makes one call per step, not one per op.
+    Returns the gradients of the `wanted` nodes. (The grader checks some steps against its own traversal.)"""
+    from dlscratch.core.autodiff import backprop
+    from dlscratch.core.registry import override_gradients
+    rules = {str(op_type): namespace.get(str(name)) for op_type, name in dict(rules).items()}
+    for op_type, rule in rules.items():
+        if not callable(rule):
+            raise NameError(f"no function of yours is the rule of {op_type}")
+
+    def run(loss, values, wanted):
+        with override_gradients(rules):
+            grads = backprop(loss, values)
+        return [grads.get(node) for node in wanted]
+    return run
 
 
 def main(rfd, wfd):
@@ -132,16 +150,19 @@ def main(rfd, wfd):
                 linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
                 exec(compile(source, filename, "exec"), namespace)
                 reply["names"] = _names(namespace)
-            elif request["op"] == "call":
+            elif request["op"] in ("call", "backprop"):
                 if reader is None or request.get("reset"):  # a new test cell: its own graphs and dicts
                     reader = GraphReader(call_back=call_back)
                 reader.add(request.get("graph") or [], arrays)
                 reader.set_values(request.get("variables") or [], arrays)
                 args = decode(request["args"], arrays, Context, nodes=reader)
                 kwargs = decode(request["kwargs"], arrays, Context, nodes=reader)
-                before = [a.copy() for a in arrays]
-                after = [reader, reader.variable_snapshot(), None]  # and the forward counts, if asked for
-                function = namespace.get(request["name"])
+                # what the call changes in place goes back (the checks look for that mistake); a backward
+                # pass of a training check changes nothing of the grader's (it sends new values each step)
+                watch = request["op"] == "call"
+                before = [a.copy() for a in arrays] if watch else []
+                after = [reader, reader.variable_snapshot() if watch else None, None]  # and forward counts, if asked
+                function = namespace.get(request["name"]) if watch else backprop_with(namespace, request["rules"])
                 if not callable(function):
                     raise NameError(f"name {request['name']!r} is not defined")
                 graph = reader.graphs.get(request.get("default_graph"))
@@ -153,7 +174,6 @@ def main(rfd, wfd):
                     value = function(*args, **kwargs)
                 reader.begin(out)
                 reply["value"] = encode(value, out, nodes=reader)
-                # Arrays the call changed in place go back too: the grader checks for that mistake.
                 reply["changed"] = [[i, encode(a, out)] for i, (a, b) in enumerate(zip(arrays, before))
                                     if a.flags.writeable and not _same(a, b)]
         except BaseException as e:  # sys.exit and KeyboardInterrupt included: they are the student's errors
@@ -163,7 +183,7 @@ def main(rfd, wfd):
         if after is not None:  # what the call did to the Variables, and which forwards it ran
             reader, snapshot, counts = after
             try:
-                reply["variables"] = reader.variable_changes(snapshot)
+                reply["variables"] = [] if snapshot is None else reader.variable_changes(snapshot)
                 reply["graph"] = reader.outgoing
                 if counts is not None:
                     reply["forward_calls"] = [[k, n] for k, n in counts.items()]

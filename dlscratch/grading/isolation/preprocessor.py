@@ -71,6 +71,9 @@ def _student_exception(info, sources):
     if not (isinstance(base, type) and issubclass(base, Exception)) or not info.get("builtin"):
         base = Exception  # SystemExit, KeyboardInterrupt and the student's own classes become plain errors
     error = type(name, (base,), {"__str__": lambda self: message, "__module__": "builtins"})()
+    notes = info.get("notes")
+    for note in notes[:5] if isinstance(notes, list) else ():
+        error.add_note(str(note)[:1000])  # e.g. which op's rule raised it
     cell, lineno = info.get("cell"), info.get("lineno")
     if isinstance(cell, int) and cell in sources and isinstance(lineno, int) and lineno > 0:
         filename = f"<your cell {cell}>"
@@ -92,10 +95,10 @@ class StudentFunction:
     """Stands for a function the student defined: calling it calls it in the sandbox, with data."""
 
     def __init__(self, run, name, module):
-        self._run, self.__name__, self.__qualname__, self.__module__ = run, name, name, module
+        self.sandbox, self.__name__, self.__qualname__, self.__module__ = run, name, name, module
 
     def __call__(self, *args, **kwargs):
-        return self._run.call(self.__name__, args, kwargs)
+        return self.sandbox.call(self.__name__, args, kwargs)
 
     def __repr__(self):
         return f"<your function {self.__name__}>"
@@ -166,8 +169,16 @@ class IsolatedRun:
             error = reply.get("error") or {}
             cell.outputs.append(_error(str(error.get("type", "Error")), str(error.get("message", ""))))
 
-    def call(self, name, args, kwargs):
-        """Call the student's `name` in the child with data; return its answer as data."""
+    def backprop(self, rules, loss, values, wanted):
+        """The gradients of the `wanted` nodes, from the library's backprop run in the child with the student's
+        `rules` ({op type: StudentFunction}): one call instead of one per op (student_code.backprop_with_rules)."""
+        __tracebackhide__ = True
+        names = {str(op_type): rule.__name__ for op_type, rule in rules.items()}
+        return self.call("backprop with your rules", (loss, values, list(wanted)), {}, rules=names)
+
+    def call(self, name, args, kwargs, rules=None):
+        """Call the student's `name` in the child with data; return its answer as data. (With `rules`, the child
+        runs the library's backprop with those functions of the student's instead: child.backprop_with.)"""
         __tracebackhide__ = True
         if self.budget_end is not None and time.monotonic() >= self.budget_end:
             raise GraderTimeout(f"{name} did not return within {self.timeout} s.\nAn infinite loop?")
@@ -177,6 +188,8 @@ class IsolatedRun:
         if self.child is None or not self.child.alive:
             self._start_child()
         arrays, header = [], {"op": "call", "name": name}
+        if rules is not None:
+            header.update(op="backprop", rules=rules)
         if self.writer is None:  # a new test cell, or a new child: both sides start new tables
             self.writer, header["reset"] = GraphWriter(), True
         nodes = self.writer.begin(arrays)  # graph nodes cross as ids, their graphs as data (graphs.py)
