@@ -153,6 +153,8 @@ def encode(value, arrays, context_type=None, depth=0, nodes=None):
     GraphReader) turns graph nodes into ids; without it a node is opaque."""
     if depth > MAX_DEPTH:
         return {"t": "opaque", "type": "deeply nested value"}
+    if type(value) is np.ndarray or type(value) is np.float64:  # the usual case first: graphs send thousands
+        return _array(value, arrays)
     if value is None or isinstance(value, (bool, int, str)) and type(value) in (bool, int, str):
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2 ** 53:
             return encode(float(value), arrays, context_type, depth)
@@ -170,14 +172,7 @@ def encode(value, arrays, context_type=None, depth=0, nodes=None):
                 "attrs": encode(dict(value.attrs), arrays, None, depth + 1),
                 "needs": encode(tuple(bool(n) for n in value.needs), arrays, None, depth + 1)}
     if isinstance(value, (np.ndarray, np.generic)):
-        a = np.asarray(value)
-        if a.dtype.kind not in NUMBER_KINDS:
-            return {"t": "opaque", "type": f"array of {a.dtype}"}
-        arrays.append(value)
-        tree = {"t": "array", "i": len(arrays) - 1, "scalar": isinstance(value, np.generic)}
-        if isinstance(value, np.ndarray) and not value.flags.writeable:
-            tree["readonly"] = True
-        return tree
+        return _array(value, arrays)
     if type(value) in (tuple, list):
         return {"t": type(value).__name__, "v": [encode(v, arrays, context_type, depth + 1, nodes) for v in value]}
     if type(value) is dict and all(type(k) is str for k in value):
@@ -194,6 +189,16 @@ def encode(value, arrays, context_type=None, depth=0, nodes=None):
     handle = nodes.dict_handle(value) if nodes is not None else None
     if handle is not None:
         tree["h"] = handle
+    return tree
+
+
+def _array(value, arrays):
+    if value.dtype.kind not in NUMBER_KINDS:
+        return {"t": "opaque", "type": f"array of {value.dtype}"}
+    arrays.append(value)
+    tree = {"t": "array", "i": len(arrays) - 1, "scalar": isinstance(value, np.generic)}
+    if isinstance(value, np.ndarray) and not value.flags.writeable:
+        tree["readonly"] = True
     return tree
 
 
