@@ -128,7 +128,7 @@ def train_xor_mlp(steps=1000, learning_rate=0.03, hidden_units=2, seed=0):
     descent on the summed cross-entropy of the XOR-like clusters. Uses whatever gradient rules are
     registered, so run it inside `with ds.override_gradients(...)` to train with yours."""
     return classifiers.train(lambda: classifiers.xor_mlp(hidden_units, seed), steps, learning_rate,
-                             backprop_with_rules(steps))
+                             backprop_with_rules(steps, learning_rate))
 
 
 def _ordinary_cases():

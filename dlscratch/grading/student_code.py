@@ -18,7 +18,7 @@ from .. import data, train
 from ..core import autodiff as core_autodiff
 from ..core import session as core_session
 from ..core import traversal as core_traversal
-from ..core.graph import Operation, Variable
+from ..core.graph import Operation, Placeholder, Variable
 from ..core.registry import OPS
 from .report import CheckFailed
 
@@ -165,22 +165,24 @@ def run_student(fn, args, what, description, hint="", refused=(), fine=FINE_TO_U
     return result, seconds, caught
 
 
-SPOT_CHECKS = 5  # backward passes of a training check that the grader also runs rule by rule
+SPOT_CHECKS = 5  # steps of a training check that the grader also runs rule by rule
 
 
-def backprop_with_rules(passes, checks=SPOT_CHECKS):
-    """A backprop(loss, values) -> {Variable: gradient} for a training check's `passes` backward passes,
-    with the gradient rules registered now (the student's, inside `ds.override_gradients`).
+def backprop_with_rules(steps, learning_rate, checks=SPOT_CHECKS):
+    """A backprop(loss, values) -> {Variable: gradient} for a training check's `steps` steps of plain
+    gradient descent at `learning_rate` (classifiers.gradient_descent), with the gradient rules registered
+    now (the student's, inside `ds.override_gradients`).
 
     In a kernel this is the library's backprop. Under isolated grading each of the student's rules is a
-    call into the sandbox, and one call per op per pass is slow (assignment 1's network: 11,000 calls).
-    So each pass runs in the sandbox whole, as one call (isolation/child.py: backprop_with), and at
-    `checks` passes drawn at random the grader also runs it here, calling the rules one at a time: the
-    two must agree, so the sandbox, where the student's code could patch the library's traversal,
-    cannot hand back gradients other than those their rules give.
+    call into the sandbox, and one call per op per step is slow (assignment 1's network: 11,000 calls).
+    So the sandbox runs the same descent with the student's rules, all of it in one call, and hands back
+    each step's gradients (isolation/child.py: descend_with); the grader replays the descent with them,
+    and at `checks` steps drawn at random also runs the backward pass itself, calling the rules one at a
+    time: the two must agree, so the sandbox (where the student's code could patch the library's
+    traversal) cannot hand back gradients other than those their rules give.
     """
-    chosen = set(random.Random(secrets.randbits(64)).sample(range(passes), min(checks, passes)))
-    plans, passes_run = {}, []
+    chosen = set(random.Random(secrets.randbits(64)).sample(range(steps), min(checks, steps)))
+    plans, recorded, done = {}, [], []
 
     def backprop(loss, values):
         __tracebackhide__ = True
@@ -193,14 +195,21 @@ def backprop_with_rules(passes, checks=SPOT_CHECKS):
         sandbox, rules, variables = plans[loss]
         if sandbox is None:
             return core_autodiff.backprop(loss, values)
-        grads = dict(zip(variables, sandbox.backprop(rules, loss, values, variables)))
+        step = len(done)
+        done.append(step)
+        if step == 0:  # the whole descent, from the Variables' values now (step 0's)
+            feed = {n: values[n] for n in values if isinstance(n, Placeholder)}
+            recorded.extend(sandbox.descend(rules, loss, feed, variables, learning_rate, steps))
+        if step < len(recorded):
+            grads = dict(zip(variables, recorded[step]))
+        else:  # the sandbox's descent stopped sooner than this one (a loss that became nan there)
+            grads = dict(zip(variables, sandbox.backprop(rules, loss, values, variables)))
         for v, g in grads.items():
             if g is not None and not (isinstance(g, np.ndarray) and g.shape == np.shape(values[v])):
                 raise CheckFailed(f"the backward pass with your rules gave {v.name} a gradient that is not an "
                                   f"array of its shape {np.shape(values[v])}: a {type(g).__name__} {np.shape(g)}")
-        passes_run.append(None)
-        if len(passes_run) - 1 in chosen:
-            _same_as_rule_by_rule(grads, core_autodiff.backprop(loss, values), len(passes_run))
+        if step in chosen:
+            _same_as_rule_by_rule(grads, core_autodiff.backprop(loss, values), step + 1)
         return grads
     return backprop
 

@@ -8,7 +8,9 @@ Started by `sandbox.Child` inside the sandbox with the library's reference answe
         (with "graph": [...] when the arguments hold graph nodes: graphs.py rebuilds them;
         "variables": values the grader changed; "reset": a new test cell; "count_forwards")
     {"op": "backprop", "rules": {op type: f}, "args": [loss, values, wanted]}   the library's
-        backprop with the student's rules: one call per backward pass of a training check
+        backprop with the student's rules (a step of a training check the descent below missed)
+    {"op": "descend", "rules": {op type: f}, "args": [loss, feed, variables, rate, steps]}   a
+        training check's whole gradient descent with the student's rules: each step's gradients
 
 While a call runs, the student's code may call a function of the grader's (a callback): the
 child then writes {"callback": id, "args", "kwargs"} and reads the grader's answer before
@@ -99,22 +101,53 @@ def counting_forwards(reader):
                                   if isinstance(ctx, OpContext) else "unknown")
 
 
-def backprop_with(namespace, rules):
-    """backprop(loss, values, wanted) with the student's rules ({op type: name of their function}): the
-    library's traversal, run here so that a training check makes one call per step, not one per op.
-    Returns the gradients of the `wanted` nodes. (The grader checks some steps against its own traversal.)"""
-    from dlscratch.core.autodiff import backprop
-    from dlscratch.core.registry import override_gradients
+def _students_rules(namespace, rules):
+    """{op type: the student's function} from {op type: its name}."""
     rules = {str(op_type): namespace.get(str(name)) for op_type, name in dict(rules).items()}
     for op_type, rule in rules.items():
         if not callable(rule):
             raise NameError(f"no function of yours is the rule of {op_type}")
+    return rules
+
+
+def backprop_with(namespace, rules):
+    """backprop(loss, values, wanted) with the student's rules ({op type: name of their function}): the
+    library's traversal, run here. Returns the gradients of the `wanted` nodes."""
+    from dlscratch.core.autodiff import backprop
+    from dlscratch.core.registry import override_gradients
+    rules = _students_rules(namespace, rules)
 
     def run(loss, values, wanted):
         with override_gradients(rules):
             grads = backprop(loss, values)
         return [grads.get(node) for node in wanted]
     return run
+
+
+def descend_with(namespace, rules):
+    """descend(loss, feed, variables, rate, steps): a training check's gradient descent (the checks' own,
+    classifiers.gradient_descent) with the student's rules, all of it here in one call instead of one call
+    per op per step. Returns each step's gradients of the `variables`; the grader replays the descent with
+    them and checks some steps against its own traversal (student_code.backprop_with_rules)."""
+    from dlscratch.core.autodiff import backprop
+    from dlscratch.core.registry import override_gradients
+    from dlscratch.grading.classifiers import gradient_descent
+    rules = _students_rules(namespace, rules)
+
+    def run(loss, feed, variables, rate, steps):
+        steps_gradients = []
+
+        def recording(loss, values):
+            grads = backprop(loss, values)
+            steps_gradients.append([grads.get(v) for v in variables])
+            return grads
+        with override_gradients(rules):
+            gradient_descent(loss, list(variables), feed, float(rate), int(steps), recording)
+        return steps_gradients
+    return run
+
+
+BATCHED = {"backprop": backprop_with, "descend": descend_with}
 
 
 def main(rfd, wfd):
@@ -152,19 +185,20 @@ def main(rfd, wfd):
                 linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
                 exec(compile(source, filename, "exec"), namespace)
                 reply["names"] = _names(namespace)
-            elif request["op"] in ("call", "backprop"):
+            elif request["op"] in ("call", "backprop", "descend"):
                 if reader is None or request.get("reset"):  # a new test cell: its own graphs and dicts
                     reader = GraphReader(call_back=call_back)
                 reader.add(request.get("graph") or [], arrays)
                 reader.set_values(request.get("variables") or [], arrays)
                 args = decode(request["args"], arrays, Context, nodes=reader)
                 kwargs = decode(request["kwargs"], arrays, Context, nodes=reader)
-                # what the call changes in place goes back (the checks look for that mistake); a backward
-                # pass of a training check changes nothing of the grader's (it sends new values each step)
+                # what the call changes in place goes back (the checks look for that mistake); a training
+                # check's batched passes change nothing of the grader's
                 watch = request["op"] == "call"
                 before = [a.copy() for a in arrays] if watch else []
                 after = [reader, reader.variable_snapshot() if watch else None, None]  # and forward counts, if asked
-                function = namespace.get(request["name"]) if watch else backprop_with(namespace, request["rules"])
+                function = (namespace.get(request["name"]) if watch else
+                            BATCHED[request["op"]](namespace, request["rules"]))
                 if not callable(function):
                     raise NameError(f"name {request['name']!r} is not defined")
                 graph = reader.graphs.get(request.get("default_graph"))

@@ -170,16 +170,24 @@ class IsolatedRun:
             error = reply.get("error") or {}
             cell.outputs.append(_error(str(error.get("type", "Error")), str(error.get("message", ""))))
 
-    def backprop(self, rules, loss, values, wanted):
-        """The gradients of the `wanted` nodes, from the library's backprop run in the child with the student's
-        `rules` ({op type: StudentFunction}): one call instead of one per op (student_code.backprop_with_rules)."""
-        __tracebackhide__ = True
-        names = {str(op_type): rule.__name__ for op_type, rule in rules.items()}
-        return self.call("backprop with your rules", (loss, values, list(wanted)), {}, rules=names)
+    # A training check's backward passes with the student's `rules` ({op type: StudentFunction}), batched
+    # (student_code.backprop_with_rules; child.backprop_with and descend_with run them).
 
-    def call(self, name, args, kwargs, rules=None):
-        """Call the student's `name` in the child with data; return its answer as data. (With `rules`, the child
-        runs the library's backprop with those functions of the student's instead: child.backprop_with.)"""
+    def backprop(self, rules, loss, values, wanted):
+        """The gradients of the `wanted` nodes from one backward pass in the child."""
+        __tracebackhide__ = True
+        return self.call("backprop with your rules", (loss, values, list(wanted)), {}, rules=rules, op="backprop")
+
+    def descend(self, rules, loss, feed, variables, rate, steps):
+        """Each step's gradients of `variables` in the child's run of the check's gradient descent. It may use
+        the whole test cell's time: it stands for `steps` calls."""
+        __tracebackhide__ = True
+        return self.call("training with your rules", (loss, feed, list(variables), rate, steps), {}, rules=rules,
+                         op="descend")
+
+    def call(self, name, args, kwargs, rules=None, op="call"):
+        """Call the student's `name` in the child with data; return its answer as data. (With `rules` and an
+        `op` of child.BATCHED, the child runs that with those functions of the student's instead.)"""
         __tracebackhide__ = True
         if self.budget_end is not None and time.monotonic() >= self.budget_end:
             raise GraderTimeout(f"{name} did not return within {self.timeout} s.\nAn infinite loop?")
@@ -188,9 +196,9 @@ class IsolatedRun:
                                 "in all in this test cell.")
         if self.child is None or not self.child.alive:
             self._start_child()
-        arrays, header = [], {"op": "call", "name": name}
+        arrays, header = [], {"op": op, "name": name}
         if rules is not None:
-            header.update(op="backprop", rules=rules)
+            header["rules"] = {str(op_type): rule.__name__ for op_type, rule in rules.items()}
         if self.writer is None:  # a new test cell, or a new child: both sides start new tables
             self.writer, header["reset"] = GraphWriter(), True
         nodes = self.writer.begin(arrays)  # graph nodes cross as ids, their graphs as data (graphs.py)
@@ -202,13 +210,16 @@ class IsolatedRun:
         header["default_graph"] = nodes.graph_index(get_default_graph())  # new ops go where they would in a kernel
         if FORWARD_COUNTERS:
             header["count_forwards"] = True
-        deadline = time.monotonic() + self.timeout  # each call of the student's code gets the cell timeout
+        start = time.monotonic()
+        deadline = start + self.timeout  # each call of the student's code gets the cell timeout
+        if op == "descend" and self.cell_end is not None:
+            deadline = max(deadline, self.cell_end)
         try:
             reply, answer = self._exchange(header, arrays, deadline, nodes)
         except Timeout:
             self.child = self.writer = None
             self.budget_end = time.monotonic()  # the rest of this test cell fails at once
-            raise GraderTimeout(f"{name} did not return within {self.timeout} s.\nAn infinite loop?") from None
+            raise GraderTimeout(f"{name} did not return within {deadline - start:.0f} s.\nAn infinite loop?") from None
         except ChildDied as e:
             self.child = self.writer = None
             raise GraderProcessDied(f"calling {name} ended the process it ran in:\n"
