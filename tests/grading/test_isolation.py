@@ -9,13 +9,14 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
 import pytest
 
 import dlscratch as ds
-from dlscratch.grading.isolation import cgroups, protocol, strip
+from dlscratch.grading.isolation import cgroups, protocol, sandbox, strip
 from dlscratch.grading.isolation.preprocessor import IsolatedExecute
 from dlscratch.grading.isolation.sandbox import FALLBACK_WARNING, Child, ChildDied, Limits
 
@@ -305,6 +306,20 @@ def test_the_groups_a_dead_grader_left_behind_are_removed(monkeypatch):
                     os.rmdir(empty)
                 except OSError:  # gone already, or the parent still holds a live child's group
                     pass
+
+
+def test_the_folders_of_a_grader_that_was_killed_are_removed_by_the_next_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    finished = subprocess.Popen(["true"])
+    finished.wait()  # a grader killed before its atexit could remove its folders
+    dead = [tmp_path / f"dlscratch-{kind}-{finished.pid}-x1" for kind in ("sandbox-lib", "scratch")]
+    live = tmp_path / f"dlscratch-scratch-{os.getppid()}-x2"  # a grader still at work
+    for folder in [*dead, live]:
+        folder.mkdir()
+    for kind in ("sandbox-lib", "scratch"):
+        new = sandbox.grader_folder(kind)
+        assert os.path.basename(new).startswith(f"dlscratch-{kind}-{os.getpid()}-")
+    assert not any(folder.exists() for folder in dead) and live.exists()
 
 
 def _groups_of_this_process():

@@ -48,6 +48,27 @@ BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
         "from dlscratch.grading.isolation import child; child.main(int(sys.argv[2]), int(sys.argv[3]))")
 
 
+def grader_folder(kind):
+    """A new temporary folder for `kind` ("sandbox-lib", "scratch") named after this process, after removing
+    those of graders that died without removing theirs (killed: their atexit never ran)."""
+    prefix, root = f"dlscratch-{kind}-", tempfile.gettempdir()
+    for name in os.listdir(root):
+        pid = name[len(prefix):].split("-")[0] if name.startswith(prefix) else ""
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class ChildDied(Exception):
     """The child process ended (os._exit, a crash, a resource limit)."""
 
@@ -163,7 +184,7 @@ class Child:
                        SANDBOX_LIB, str(from_parent), str(to_parent)]
             cwd = "/"
         else:
-            self.scratch = tempfile.mkdtemp(prefix="dlscratch-scratch-")
+            self.scratch = grader_folder("scratch")
             command = [python, "-I", "-B", "-c", BOOT, self.library, str(from_parent), str(to_parent)]
             cwd = self.scratch
         try:

@@ -11,9 +11,10 @@ training loops; assignment 4: the Session's evaluation and the traversal) while 
 import ast
 import os
 import shutil
-import tempfile
 
 import dlscratch
+
+from .sandbox import grader_folder
 
 # What each isolated assignment must not find in the library: file (relative to the package) ->
 # names of functions whose bodies are removed ("*": every function in the file). With `backward`
@@ -133,7 +134,7 @@ def make_stripped_library(folder=None, profile=None):
     """Write the copy of the package stripped of `profile` (default: RULES, assignment 1's) into `folder`
     (a new temporary folder by default),
     readable by everyone (the sandbox runs as nobody). Returns the folder to put on sys.path."""
-    folder = folder or tempfile.mkdtemp(prefix="dlscratch-sandbox-lib-")
+    folder = folder or grader_folder("sandbox-lib")
     source_root = os.path.dirname(os.path.abspath(dlscratch.__file__))
     target_root = os.path.join(folder, "dlscratch")
     for here, dirs, files in os.walk(source_root):
