@@ -5,8 +5,9 @@ the header lists by dtype, shape and size (each padded to 16 bytes; the arrays r
 aligned views of one buffer). Only plain number dtypes (bool, int, float,
 complex) are accepted, and an array is rebuilt with `np.frombuffer`: no pickle, no
 object arrays, so nothing the student's side sends can turn into code on the grader's
-side. (Raw bytes rather than .npy files: a training cell makes about ten thousand calls,
-and .npy's own header parsing doubled their cost.) Values nest as JSON trees:
+side. (Raw bytes rather than .npy files: a test cell may make hundreds of calls, and a graph
+crosses as thousands of arrays; .npy's own header parsing doubled their cost.) Values nest
+as JSON trees:
 
     None, bool, int, str             as themselves
     float                            {"t": "float", "v": float.hex()}  (nan and inf survive)
