@@ -1,6 +1,7 @@
 """The isolation pieces on their own: the data-only protocol, the stripped library, the sandbox's
 walls and limits, and the loud fallback without bubblewrap (graded with real nbgrader)."""
 import ast
+import io
 import json
 import logging
 import os
@@ -320,6 +321,32 @@ def test_the_folders_of_a_grader_that_was_killed_are_removed_by_the_next_one(tmp
         new = sandbox.grader_folder(kind)
         assert os.path.basename(new).startswith(f"dlscratch-{kind}-{os.getpid()}-")
     assert not any(folder.exists() for folder in dead) and live.exists()
+
+
+def test_on_cgroup_v2_a_group_gets_memory_and_pids_control_and_caps(tmp_path, monkeypatch):
+    """The v2 path on a stand-in hierarchy (this machine mounts v1, so the kernel's side is not tested here):
+    the grader's own group is found from /proc/self's v2 lines, control is handed down, the caps written."""
+    mount, own = tmp_path / "unified", tmp_path / "unified" / "system.slice" / "grader.service"
+    own.mkdir(parents=True)
+    (own / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (own / "cgroup.subtree_control").write_text("")
+    (own / "dlscratch").mkdir()
+    (own / "dlscratch" / "cgroup.subtree_control").write_text("")
+    proc = {"/proc/self/mountinfo": f"29 23 0:26 / {mount} rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n",
+            "/proc/self/cgroup": "0::/system.slice/grader.service\n"}
+    real_open = open
+    monkeypatch.setattr(cgroups, "open", lambda path, *a, **k: io.StringIO(proc[path]) if path in proc
+                        else real_open(path, *a, **k), raising=False)
+    places, versions = cgroups._find()
+    assert places == {"memory": str(own), "pids": str(own)} and versions == {str(own): 2}
+    monkeypatch.setattr(cgroups, "_setup", (places, versions))
+    group = cgroups.Group(300 * 2 ** 20, 8)
+    folder = own / "dlscratch" / f"{os.getpid()}-{group.folders[0].rsplit('-', 1)[1]}"
+    assert group.folders == [str(folder)]
+    assert (own / "cgroup.subtree_control").read_text() == "+memory +pids"
+    assert (own / "dlscratch" / "cgroup.subtree_control").read_text() == "+memory +pids"
+    assert (folder / "memory.max").read_text() == str(300 * 2 ** 20)
+    assert (folder / "pids.max").read_text() == str(8 + cgroups.SANDBOX_PROCESSES)
 
 
 def _groups_of_this_process():
