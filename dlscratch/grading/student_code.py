@@ -199,7 +199,10 @@ def backprop_with_rules(steps, learning_rate, checks=SPOT_CHECKS):
         done.append(step)
         if step == 0:  # the whole descent, from the Variables' values now (step 0's)
             feed = {n: values[n] for n in values if isinstance(n, Placeholder)}
-            recorded.extend(sandbox.descend(rules, loss, feed, variables, learning_rate, steps))
+            sent = sandbox.descend(rules, loss, feed, variables, learning_rate, steps)
+            if not (isinstance(sent, list) and all(isinstance(s, list) and len(s) == len(variables) for s in sent)):
+                raise CheckFailed("training with your rules sent back something other than each step's gradients")
+            recorded.extend(sent)
         if step < len(recorded):
             grads = dict(zip(variables, recorded[step]))
         else:  # the sandbox's descent stopped sooner than this one (a loss that became nan there)

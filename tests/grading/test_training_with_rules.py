@@ -112,3 +112,11 @@ def test_a_gradient_of_the_wrong_shape_from_the_sandbox_is_refused():
             return [[np.zeros(3) for _ in variables]] * steps
     with ds.override_gradients(proxies(Broken())), pytest.raises(CheckFailed, match=r"not an\s+array of its shape"):
         grading.train_xor_mlp(steps=5)
+
+
+def test_anything_but_each_steps_gradients_from_the_sandbox_is_refused():
+    class Broken(StandInSandbox):
+        def descend(self, rules, loss, feed, variables, rate, steps):
+            return {"not": "gradients"}
+    with ds.override_gradients(proxies(Broken())), pytest.raises(CheckFailed, match=r"other than each\s+step's"):
+        grading.train_xor_mlp(steps=5)
