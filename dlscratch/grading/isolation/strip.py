@@ -9,6 +9,7 @@ the gradient rules; assignment 2: the traversal and backprop; assignment 3: the 
 training loops; assignment 4: the Session's evaluation and the traversal) while the student's code runs.
 """
 import ast
+import compileall
 import os
 import shutil
 
@@ -154,6 +155,7 @@ def make_stripped_library(folder=None, profile=None):
     os.makedirs(os.path.join(target_root, "viz"))
     with open(os.path.join(target_root, "viz", "__init__.py"), "w", encoding="utf-8") as f:
         f.write(VIZ_STUB)
+    compileall.compile_dir(target_root, quiet=1)  # once here, not in every child (which may not write them)
     for here, _, files in os.walk(folder):
         os.chmod(here, 0o755)
         for name in files:
