@@ -3,6 +3,7 @@ the library's ready-made answers to the exercise."""
 import contextlib
 import functools
 import io
+import itertools
 import os
 import random
 import secrets
@@ -182,7 +183,7 @@ def backprop_with_rules(steps, learning_rate, checks=SPOT_CHECKS):
     traversal) cannot hand back gradients other than those their rules give.
     """
     chosen = set(random.Random(secrets.randbits(64)).sample(range(steps), min(checks, steps)))
-    plans, recorded, done = {}, [], []
+    plans, recorded, steps_taken = {}, [], itertools.count()
 
     def backprop(loss, values):
         __tracebackhide__ = True
@@ -195,8 +196,7 @@ def backprop_with_rules(steps, learning_rate, checks=SPOT_CHECKS):
         sandbox, rules, variables = plans[loss]
         if sandbox is None:
             return core_autodiff.backprop(loss, values)
-        step = len(done)
-        done.append(step)
+        step = next(steps_taken)
         if step == 0:  # the whole descent, from the Variables' values now (step 0's)
             feed = {n: values[n] for n in values if isinstance(n, Placeholder)}
             sent = sandbox.descend(rules, loss, feed, variables, learning_rate, steps)

@@ -129,21 +129,17 @@ def descend_with(namespace, rules):
     classifiers.gradient_descent) with the student's rules, all of it here in one call instead of one call
     per op per step. Returns each step's gradients of the `variables`; the grader replays the descent with
     them and checks some steps against its own traversal (student_code.backprop_with_rules)."""
-    from dlscratch.core.autodiff import backprop
-    from dlscratch.core.registry import override_gradients
     from dlscratch.grading.classifiers import gradient_descent
-    rules = _students_rules(namespace, rules)
+    backprop = backprop_with(namespace, rules)
 
     def run(loss, feed, variables, rate, steps):
         steps_gradients, saved = [], [v.value for v in variables]
 
         def recording(loss, values):
-            grads = backprop(loss, values)
-            steps_gradients.append([grads.get(v) for v in variables])
-            return grads
+            steps_gradients.append(backprop(loss, values, variables))
+            return dict(zip(variables, steps_gradients[-1]))
         try:
-            with override_gradients(rules):
-                gradient_descent(loss, list(variables), feed, float(rate), int(steps), recording)
+            gradient_descent(loss, list(variables), feed, float(rate), int(steps), recording)
         finally:  # as the grader's Variables still are: the grader replays the descent on its side
             for v, value in zip(variables, saved):
                 v.value = value

@@ -100,7 +100,8 @@ def read_message(fd, deadline=None):
                 raise ProtocolError("malformed array description")
             if dtype not in dtypes:
                 dtypes[dtype] = np.dtype(dtype)
-                if dtypes[dtype].kind not in NUMBER_KINDS or dtypes[dtype].hasobject or dtypes[dtype].fields:
+                if dtypes[dtype].kind not in NUMBER_KINDS or dtypes[dtype].hasobject \
+                        or dtypes[dtype].fields is not None:
                     raise ProtocolError(f"an array of dtype {dtype} is not numbers")
             dtype = dtypes[dtype]
             count = math.prod(shape)
@@ -154,8 +155,6 @@ def encode(value, arrays, context_type=None, depth=0, nodes=None):
     GraphReader) turns graph nodes into ids; without it a node is opaque."""
     if depth > MAX_DEPTH:
         return {"t": "opaque", "type": "deeply nested value"}
-    if type(value) is np.ndarray or type(value) is np.float64:  # the usual case first: graphs send thousands
-        return _array(value, arrays)
     if value is None or isinstance(value, (bool, int, str)) and type(value) in (bool, int, str):
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2 ** 53:
             return encode(float(value), arrays, context_type, depth)
@@ -173,7 +172,13 @@ def encode(value, arrays, context_type=None, depth=0, nodes=None):
                 "attrs": encode(dict(value.attrs), arrays, None, depth + 1),
                 "needs": encode(tuple(bool(n) for n in value.needs), arrays, None, depth + 1)}
     if isinstance(value, (np.ndarray, np.generic)):
-        return _array(value, arrays)
+        if value.dtype.kind not in NUMBER_KINDS:
+            return {"t": "opaque", "type": f"array of {value.dtype}"}
+        arrays.append(value)
+        tree = {"t": "array", "i": len(arrays) - 1, "scalar": isinstance(value, np.generic)}
+        if isinstance(value, np.ndarray) and not value.flags.writeable:
+            tree["readonly"] = True
+        return tree
     if type(value) in (tuple, list):
         return {"t": type(value).__name__, "v": [encode(v, arrays, context_type, depth + 1, nodes) for v in value]}
     if type(value) is dict and all(type(k) is str for k in value):
@@ -190,16 +195,6 @@ def encode(value, arrays, context_type=None, depth=0, nodes=None):
     handle = nodes.dict_handle(value) if nodes is not None else None
     if handle is not None:
         tree["h"] = handle
-    return tree
-
-
-def _array(value, arrays):
-    if value.dtype.kind not in NUMBER_KINDS:
-        return {"t": "opaque", "type": f"array of {value.dtype}"}
-    arrays.append(value)
-    tree = {"t": "array", "i": len(arrays) - 1, "scalar": isinstance(value, np.generic)}
-    if isinstance(value, np.ndarray) and not value.flags.writeable:
-        tree["readonly"] = True
     return tree
 
 
