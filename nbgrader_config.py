@@ -57,8 +57,8 @@ c.GenerateFeedback.exporter_class = "dlscratch.grading.feedback.FeedbackExporter
 
 # --- Isolated grading (docs/grading-isolation.md) -------------------------------------------
 # nbgrader's Execute step is replaced by IsolatedExecute: for the assignments listed below, the
-# student's cells run in a bubblewrap sandbox (no network, no course files, as nobody, with
-# resource limits) and the test cells run in nbgrader's own process, from the gradebook's copy,
+# student's cells run in a bubblewrap sandbox (no network, no course files, as a user of its
+# own, with resource limits) and the test cells run in nbgrader's own process, from the gradebook's copy,
 # calling the student's functions only with data. An assignment not listed runs in the kernel, as stock.
 # Without bubblewrap it falls back to a plain subprocess and says so loudly on every notebook.
 # RestoreCellMetadata (all assignments) puts the gradebook's nbgrader metadata back on the cells it

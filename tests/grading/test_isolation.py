@@ -145,8 +145,11 @@ def run_in(child, source):
     return protocol.decode(reply["value"], arrays)
 
 
-def test_the_sandbox_runs_as_nobody_without_capabilities(child):
-    assert run_in(child, "import os\nresult = [os.getuid(), os.getgid(), os.getgroups()]") == [65534, 65534, []]
+def test_the_sandbox_runs_as_a_user_of_its_own_without_capabilities(child):
+    assert os.geteuid() != 0 or child.uid >= sandbox.SANDBOX_UIDS
+    assert run_in(child, "import os\nresult = [os.getuid(), os.getgid(), os.getgroups()]") == [child.uid, child.uid, []]
+    with pytest.raises(KeyError):
+        pwd.getpwuid(child.uid)  # no account of the host's
     caps = run_in(child, "result = [l.split()[1] for l in open('/proc/self/status') if l.startswith('CapEff')]")
     assert caps == ["0000000000000000"]
 
@@ -181,7 +184,7 @@ def test_etc_holds_only_what_python_needs_and_no_real_users(child):
     host_users = {p.pw_name for p in pwd.getpwall()} - {"root", "nobody"}
     assert host_users, "this host has no users but root and nobody: the check below would prove nothing"
     users = run_in(child, "import pwd\nresult = sorted(p.pw_name for p in pwd.getpwall())")
-    assert users == ["nobody", "root"], users
+    assert users == ["root", "student"], users
     assert "daemon" not in run_in(child, "result = open('/etc/passwd').read()")
     text = run_in(child, "open('/etc/passwd', 'a').write('x')\nresult = 1")
     assert "Read-only file system" in text or "Permission denied" in text, text
@@ -192,7 +195,7 @@ def test_numpy_matplotlib_and_user_lookups_still_work(child):
               "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
               "figure = plt.figure()\nplt.plot(np.arange(3.0))\nplt.title('loss')\nfigure.savefig('/tmp/loss.png')\n"
               "result = [pwd.getpwuid(os.getuid()).pw_name, getpass.getuser(), os.path.getsize('/tmp/loss.png') > 0]")
-    assert run_in(child, source) == ["nobody", "nobody", True]
+    assert run_in(child, source) == ["student", "student", True]
     assert "Fontconfig" not in child.stderr_tail()
 
 
@@ -366,17 +369,17 @@ def test_a_hung_child_is_killed_with_everything_it_started(tmp_path):
     source = ("import subprocess\nsleeper = subprocess.Popen(['sleep', '120'])\n"
               "def spin():\n    while True:\n        pass\n")
     child.request({"op": "run", "index": 0, "source": source}, (), time.monotonic() + 60)
-    started = _processes_of(65534) & _descendants_of(pid)  # others' graders may run beside this test
+    started = _processes_of(child.uid) & _descendants_of(pid)
     assert len(started) == 2  # the child and its sleeper
     with pytest.raises(protocol.Timeout):
         child.request({"op": "call", "name": "spin", "args": protocol.encode((), []),
                        "kwargs": protocol.encode({}, [])}, (), time.monotonic() + 1)
     assert not child.alive and not os.path.exists(f"/proc/{pid}")
     for _ in range(50):  # the kernel reaps the namespace's processes asynchronously
-        if not started & _processes_of(65534):
+        if not started & _processes_of(child.uid):
             break
         time.sleep(0.1)
-    assert not started & _processes_of(65534)
+    assert not started & _processes_of(child.uid)
     assert _groups_of_this_process() == groups  # its cgroup is gone
 
 
@@ -408,6 +411,35 @@ def _processes_of(uid):
         except (OSError, StopIteration):
             pass
     return found
+
+
+def test_children_do_not_share_their_process_limit(tmp_path):
+    """Linux counts processes per user. With every child running as `nobody`, a fork bomb in one grader's
+    child, or the host's own `nobody` daemons, used up the process limit of the others: a sandbox could not
+    start, and the grader fell back to running student code unsandboxed. Each child is a user of its own."""
+    require_bwrap()
+    if os.geteuid() != 0:
+        pytest.skip("only root can run the sandbox as another user (and only then does bwrap's setpriv apply)")
+    limits, library = Limits(processes=4), strip.make_stripped_library(str(tmp_path))
+    fork = ("import os, subprocess\nsleepers = []\nfor _ in range(20):\n    try:\n"
+            "        sleepers.append(subprocess.Popen(['sleep', '60']))\n    except OSError:\n        break\n"
+            "result = len(sleepers)\n")
+    host_nobody = [subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sleep", "60"])
+                   for _ in range(limits.processes + 1)]
+    bomb = other = None
+    try:
+        bomb = Child("bwrap", library, limits)  # starts although `nobody` is over the limit
+        assert run_in(bomb, fork) < limits.processes  # the child itself counts
+        other = Child("bwrap", library, limits)  # starts beside a child at its limit
+        assert other.uid != bomb.uid
+        assert run_in(other, fork) == run_in(bomb, "result = len(sleepers)")  # the same room as the first
+    finally:
+        for process in host_nobody:
+            process.kill()
+            process.wait()
+        for c in (bomb, other):
+            if c is not None:
+                c.kill()
 
 
 def test_a_child_that_cannot_start_says_why(tmp_path):

@@ -1,18 +1,20 @@
 """Starting the sandboxed child that runs student code, and talking to it.
 
 With bubblewrap (`bwrap`), the child sees a filesystem made only of the system's /usr, a
-minimal /etc (ETC_FROM_HOST and the generated ETC_MADE), Python and its packages
+minimal /etc (ETC_FROM_HOST and the generated etc_files), Python and its packages
 (read-only), the stripped copy of dlscratch, and an empty scratch /tmp of limited size: no
 course folder, no solutions/, no gradebook, no hidden tests, no home folders, no user list.
-It has no network, its own process namespace, runs as `nobody` without capabilities, and
-has limits on CPU time, memory, processes, open files and file size; where cgroups can be
-used (cgroups.py), also on the memory and processes of everything it starts, together.
+It has no network, its own process namespace, runs without capabilities as a user id of its
+own (sandbox_uid), and has limits on CPU time, memory, processes, open files and file size;
+where cgroups can be used (cgroups.py), also on the memory and processes of everything it
+starts, together.
 
 Without bubblewrap the child is a plain subprocess with the same resource limits and the
 stripped library first on its path, but it can read (and, as the grader's user, write)
 whatever the grader can. That fallback is announced loudly wherever grading output goes.
 """
 import contextlib
+import itertools
 import os
 import resource
 import shutil
@@ -25,7 +27,10 @@ import time
 from . import cgroups
 from .protocol import ProtocolError, Timeout, read_message, write_message
 
-NOBODY = 65534
+# Each child runs as a user id no account has: this base, plus a slot per grader process and child.
+SANDBOX_UIDS = 1_900_000_000
+CHILD_SLOTS = 8  # a grader reuses a uid only 8 children later, long after the child that had it was killed
+PID_LIMIT = 2 ** 22  # Linux's largest pid_max: grader pids below it never share a slot
 SANDBOX_LIB = "/sandbox/lib"
 FALLBACK_WARNING = (
     "NOT SANDBOXED: bubblewrap (bwrap) is missing or does not work here, so student code runs in a plain "
@@ -38,10 +43,22 @@ FALLBACK_WARNING = (
 ETC_FROM_HOST = ("/etc/ld.so.cache",  # the dynamic loader's index of shared libraries
                  "/etc/localtime",  # time.localtime() as on the host
                  "/etc/fonts")  # fontconfig's configuration (matplotlib asks fc-list for the system fonts)
-# Generated: pwd.getpwuid(), getpass.getuser() and setpriv work, without listing the host's users.
-ETC_MADE = {"/etc/passwd": "root:x:0:0:root:/root:/usr/sbin/nologin\n"
-                           f"nobody:x:{NOBODY}:{NOBODY}:nobody:/nonexistent:/usr/sbin/nologin\n",
-            "/etc/group": f"root:x:0:\nnogroup:x:{NOBODY}:\n",
+_child_numbers = itertools.count()
+
+
+def sandbox_uid():
+    """The user id the next child runs as: one of its own. Linux counts processes per user across the machine
+    (RLIMIT_NPROC), so with one shared id (`nobody`) a fork bomb in one grader's child, or the host's own
+    `nobody` daemons, used up the process limit of every other child, and a sandbox could fail to start."""
+    return SANDBOX_UIDS + (os.getpid() % PID_LIMIT) * CHILD_SLOTS + next(_child_numbers) % CHILD_SLOTS
+
+
+def etc_files(uid):
+    """The generated /etc files: pwd.getpwuid(), getpass.getuser() and setpriv work (the child is `student`),
+    without listing the host's users."""
+    return {"/etc/passwd": f"root:x:0:0:root:/root:/usr/sbin/nologin\nstudent:x:{uid}:{uid}:student:/tmp:"
+                           "/usr/sbin/nologin\n",
+            "/etc/group": f"root:x:0:\nstudent:x:{uid}:\n",
             "/etc/nsswitch.conf": "passwd: files\ngroup: files\nhosts: files\n"}  # no NSS modules, no DNS
 
 BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
@@ -74,7 +91,7 @@ class ChildDied(Exception):
 
 
 class Limits:
-    """Resource limits of the child: rlimits per process (processes counted per user), and
+    """Resource limits of the child: rlimits per process (processes counted per user: the child's own), and
     `total_memory_bytes` for all its processes together (its cgroup, where there can be one; 0: none)."""
 
     def __init__(self, cpu_seconds=600, memory_bytes=1536 * 2 ** 20, processes=16, file_bytes=16 * 2 ** 20,
@@ -103,9 +120,9 @@ def _ancestors(path):
     return parts[::-1]
 
 
-def bwrap_command(python, library, limits, etc_fds=None):
-    """The bwrap arguments that put `python` in the sandbox, with `library` at SANDBOX_LIB.
-    `etc_fds` maps each of ETC_MADE's files to a readable fd holding its text (see etc_pipes)."""
+def bwrap_command(python, library, limits, etc_fds=None, uid=None):
+    """The bwrap arguments that put `python` in the sandbox, with `library` at SANDBOX_LIB, run as `uid`
+    (when the grader is root). `etc_fds` maps each of etc_files' paths to a readable fd holding its text."""
     args = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr", "--perms", "0755", "--dir", "/etc"]
     for path in ETC_FROM_HOST:
@@ -126,7 +143,7 @@ def bwrap_command(python, library, limits, etc_fds=None):
     for path in shown:
         if path == "/usr" or path.startswith("/usr/"):
             continue
-        for parent in _ancestors(path):  # bwrap would make these 0700: nobody could pass through
+        for parent in _ancestors(path):  # bwrap would make these 0700: the child could not pass through
             if parent not in made:
                 args += ["--perms", "0755", "--dir", parent]
                 made.add(parent)
@@ -134,19 +151,20 @@ def bwrap_command(python, library, limits, etc_fds=None):
         made.add(path)
     args += ["--perms", "0755", "--dir", "/sandbox", "--ro-bind", library, SANDBOX_LIB,
              "--dev", "/dev", "--proc", "/proc", "--chdir", "/tmp"]
-    if os.geteuid() == 0:  # drop to nobody, without capabilities, for good
+    if os.geteuid() == 0:  # drop to the child's own uid, without capabilities, for good
+        uid = sandbox_uid() if uid is None else uid
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
-                 "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs",
+                 "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
                  "--inh-caps=-all", "--bounding-set=-all"]
     else:
         args += ["--"]
     return args
 
 
-def etc_pipes():
-    """ETC_MADE's files as {path: read end of a pipe holding its text}, for bwrap's --ro-bind-data."""
+def etc_pipes(uid):
+    """etc_files(uid) as {path: read end of a pipe holding its text}, for bwrap's --ro-bind-data."""
     fds = {}
-    for path, text in ETC_MADE.items():
+    for path, text in etc_files(uid).items():
         read, write = os.pipe()
         os.write(write, text.encode())  # far below a pipe's buffer: never blocks
         os.close(write)
@@ -159,7 +177,7 @@ class Child:
 
     def __init__(self, mode, library, limits, startup_seconds=60):
         self.mode, self.library, self.limits = mode, library, limits
-        self.process = None
+        self.process, self.uid = None, os.geteuid()  # the uid: the grader's, until a bwrap child gets its own
         self.stderr = tempfile.TemporaryFile()
         self.group = cgroups.create(limits.total_memory_bytes, limits.processes) if limits.total_memory_bytes else None
         self._start(startup_seconds)
@@ -179,9 +197,10 @@ class Child:
                "MPLBACKEND": "Agg", "NBGRADER_EXECUTION": "autograde"}
         etc_fds = {}
         if self.mode == "bwrap":
-            etc_fds = etc_pipes()
-            command = [*bwrap_command(python, self.library, self.limits, etc_fds), python, "-I", "-B", "-c", BOOT,
-                       SANDBOX_LIB, str(from_parent), str(to_parent)]
+            self.uid = sandbox_uid() if os.geteuid() == 0 else self.uid
+            etc_fds = etc_pipes(self.uid)
+            command = [*bwrap_command(python, self.library, self.limits, etc_fds, self.uid),
+                       python, "-I", "-B", "-c", BOOT, SANDBOX_LIB, str(from_parent), str(to_parent)]
             cwd = "/"
         else:
             self.scratch = grader_folder("scratch")

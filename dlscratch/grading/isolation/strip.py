@@ -134,7 +134,7 @@ def __getattr__(name):
 def make_stripped_library(folder=None, profile=None):
     """Write the copy of the package stripped of `profile` (default: RULES, assignment 1's) into `folder`
     (a new temporary folder by default),
-    readable by everyone (the sandbox runs as nobody). Returns the folder to put on sys.path."""
+    readable by everyone (the sandbox runs as a user of its own). Returns the folder to put on sys.path."""
     folder = folder or grader_folder("sandbox-lib")
     source_root = os.path.dirname(os.path.abspath(dlscratch.__file__))
     target_root = os.path.join(folder, "dlscratch")
