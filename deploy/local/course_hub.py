@@ -321,6 +321,33 @@ def processes_of(user):
     return pids
 
 
+def processes_of_server(user, server_name=""):
+    """PIDs of `user`'s processes that came from that Jupyter server of theirs (kernels, terminals and what
+    those started): the hub put JUPYTERHUB_USER and JUPYTERHUB_SERVER_NAME in the server's environment, and
+    they inherit it. Reading another user's environment needs root, as the hub is."""
+    marker = {f"JUPYTERHUB_USER={user}".encode(), f"JUPYTERHUB_SERVER_NAME={server_name}".encode()}
+    found = []
+    for pid in processes_of(user):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if marker <= set(f.read().split(b"\0")):
+                    found.append(pid)
+        except OSError:  # gone, or not ours to read
+            pass
+    return found
+
+
+def end_what_the_server_left(spawner):
+    """The hub's Spawner.post_stop_hook: kill what a user's stopped server left running, by PID. A kernel
+    exits when its server dies, but only once it has begun to watch it: a kernel still starting when the
+    server stopped (30 kernels starting at once on 2 cores take ~20 s) lived on with no one to talk to."""
+    for pid in processes_of_server(spawner.user.name, spawner.name):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def _kill_user_processes(user, timeout=10):
     """Stop what is left running as one of the course's own users (each PID found by its uid)."""
     for sig in (signal.SIGTERM, signal.SIGKILL):

@@ -8,6 +8,10 @@ readable by everyone), started as that user by LocalProcessSpawner. The hub's ow
 """
 import json
 import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # course_hub.py, beside this file
+from course_hub import end_what_the_server_left  # noqa: E402 (standard library only)
 
 c = get_config()  # noqa: F821 (provided by JupyterHub when it loads this file)
 
@@ -60,5 +64,6 @@ def _port_of_user(spawner):
 
 
 c.Spawner.pre_spawn_hook = _port_of_user
+c.Spawner.post_stop_hook = end_what_the_server_left  # no kernel outlives its server
 c.Spawner.http_timeout = 180
 c.JupyterHub.concurrent_spawn_limit = 100
