@@ -209,7 +209,8 @@ def assert_loses_exactly_what_it_did_not_earn(graded, student, undetermined=froz
     wrong = {cell: score for cell, score in scores.items()
              if cell not in undetermined and score[0] != (0 if cell in fails else score[1])}
     assert not wrong, (f"{student}: these cells scored (score, max) {wrong}; "
-                       f"expected 0 exactly for {sorted(fails)} and full marks elsewhere")
+                       f"expected 0 exactly for {sorted(fails)} and full marks elsewhere; "
+                       f"their errors: {graded.messages(student, set(wrong))}")
 
 
 def assert_full_marks(graded, student, total):

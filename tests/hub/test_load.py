@@ -152,13 +152,24 @@ def test_thirty_students_at_once(new_hub, hub_tools):
     deadline = time.monotonic() + 60
     while any(hub_tools.processes_of(u) for u in hub.students) and time.monotonic() < deadline:
         time.sleep(0.5)
-    left = {u: hub_tools.processes_of(u) for u in hub.students if hub_tools.processes_of(u)}
-    assert not left, f"still running after the hub stopped: {left}"
+    left = {u: [_describe(pid) for pid in hub_tools.processes_of(u)] for u in hub.students
+            if hub_tools.processes_of(u)}
+    assert not left, f"still running after the hub stopped: {left}\n{hub.log_tail()}"
     try:
         hub.api("GET", "/hub/api/", timeout=5)
         raise AssertionError("the hub still answers after SIGTERM")
     except (urllib.error.URLError, OSError):
         pass
+
+
+def _describe(pid):
+    """A process as `pid (parent pid, state): command line`, to tell a server from a kernel."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        command = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+        return f"{pid} (parent {fields[1]}, {fields[0]}): {command.strip()[:200]}"
+    except OSError:
+        return f"{pid} (gone)"
 
 
 def _session(pid):
