@@ -292,6 +292,29 @@ def test_without_cgroups_the_child_has_its_rlimits_and_the_log_says_so_once(tmp_
         child.kill()
 
 
+def test_a_sandbox_that_fails_to_start_once_is_tried_again_before_any_fallback(tmp_path, monkeypatch, caplog):
+    """The probe decides a grader's mode for all its notebooks: one failed start (a moment's want of
+    processes or memory) must not send them all to the unsandboxed fallback."""
+    require_bwrap()
+    from dlscratch.grading.isolation import preprocessor
+    failures, real_child = [], preprocessor.Child
+
+    def failing_once(*args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise ChildDied("the sandbox did not start (a test says so)")
+        return real_child(*args, **kwargs)
+
+    monkeypatch.setattr(preprocessor, "Child", failing_once)
+    monkeypatch.setattr(IsolatedExecute, "_mode", None)
+    monkeypatch.setattr(IsolatedExecute, "_library", strip.make_stripped_library(str(tmp_path)))
+    execute = IsolatedExecute(log=logging.getLogger("test-isolation"))
+    with caplog.at_level(logging.INFO, logger="test-isolation"):
+        assert execute.mode() == "bwrap" and failures == [1]
+    assert any("trying again" in r.getMessage() for r in caplog.records)
+    assert not any("does not work here" in r.getMessage() for r in caplog.records)
+
+
 def test_the_groups_a_dead_grader_left_behind_are_removed(monkeypatch):
     require_cgroups()
     finished = subprocess.Popen(["true"])

@@ -420,9 +420,7 @@ class IsolatedExecute(Execute):
             mode = "subprocess" if self.sandbox == "subprocess" else "bwrap"
             if mode == "bwrap":
                 try:
-                    if not bwrap_available():
-                        raise ChildDied("bwrap is not installed")
-                    Child("bwrap", IsolatedExecute._library, self.limits()).kill()
+                    self._probe_bwrap()
                 except ChildDied as e:
                     if self.sandbox == "bwrap":
                         raise
@@ -436,6 +434,21 @@ class IsolatedExecute(Execute):
         if IsolatedExecute._mode == "subprocess":
             self.log.warning(FALLBACK_WARNING)
         return IsolatedExecute._mode
+
+    def _probe_bwrap(self, attempts=3, pause=1.0):
+        """Start and stop one sandboxed child; ChildDied if that fails `attempts` times. A moment's want of
+        processes or memory must not send a whole grading run to the unsandboxed fallback."""
+        if not bwrap_available():
+            raise ChildDied("bwrap is not installed")
+        for attempt in range(attempts):
+            try:
+                Child("bwrap", IsolatedExecute._library, self.limits()).kill()
+                return
+            except ChildDied as e:
+                if attempt + 1 == attempts:
+                    raise
+                self.log.info("A first sandbox did not start (%s); trying again.", e)
+                time.sleep(pause)
 
     def new_child(self):
         return Child(self.mode_quiet(), IsolatedExecute._library, self.limits())
