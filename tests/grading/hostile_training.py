@@ -7,6 +7,7 @@ in a step of their own, so `cross_entropy` and `train_minibatches` cost only the
 test cell must keep full marks.
 """
 import functools
+import textwrap
 
 import numpy as np
 
@@ -226,6 +227,13 @@ def cases(course_root):
                                      state[variable] = momentum * state.get(variable, 0) + gradient
                                      variable.value = variable.value - learning_rate * state[variable]""")},
                         {}, cells("momentum_step")),
+        # a right loss, plus a node of no static size that the grader's own process would compute: 2 GiB
+        "grader-memory-bomb": ({"cross_entropy": SOLVED["cross_entropy"].replace(
+                                    "    return ds.negative(ds.reduce_sum(labels * log_p))\n", textwrap.indent(code("""
+                                        seed = ds.placeholder_with_default(np.ones(2 ** 14), shape=[None])
+                                        huge = ds.reshape(seed, [-1, 1]) * ds.reshape(seed, [1, -1])
+                                        return ds.negative(ds.reduce_sum(labels * log_p)) + 0.0 * ds.reduce_sum(huge)
+                                    """), "    "))}, {}, cells("cross_entropy")),
         # the notebook itself: fake messages, hard-coded answers, edited and deleted test cells
         "fake-passed": ({"train_minibatches": s.SAME_ORDER_MINIBATCHES.replace(
                              "    losses = []", "    print('All tests passed!')\n    losses = []")

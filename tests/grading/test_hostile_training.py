@@ -44,6 +44,7 @@ def test_an_extra_graded_cell_of_the_students_is_ignored(graded):
     ("log-softmax", "test_cross_entropy", ["ds.log_softmax"]),
     ("numpy-loss", "test_cross_entropy", ["your cross_entropy returned a"]),
     ("constant-loss", "test_cross_entropy", ["your loss does not depend on the logits"]),
+    ("grader-memory-bomb", "test_cross_entropy", ["(Mul) ran out of memory", "Unable to allocate 2.00 GiB"]),
     ("optimizer-step", "test_gradient_descent_step", ["is not available"]),
     ("momentum-optimizer", "test_momentum_step", ["is not available"]),
     ("captured-adam", "test_adam_step", ["is not available"]),

@@ -503,3 +503,19 @@ def test_a_python_under_tmp_is_not_hidden_by_the_scratch_folder():
     under_tmp = [i for i, a in enumerate(args) if a == "--ro-bind" and args[i + 2].startswith("/tmp/")]
     assert under_tmp, "the Python's folder under /tmp is not bound at all"
     assert all(i > tmpfs for i in under_tmp), "a bind under /tmp comes before the tmpfs that hides it"
+
+
+def test_the_graders_own_memory_cap_holds_inside_a_test_cell_only():
+    """The checks run graphs the student's code built: inside a test cell the grader may map 1 GiB more, and
+    numpy refuses past that; outside (nbgrader's own work) the limit is what it was."""
+    import resource
+
+    from dlscratch.grading.isolation.preprocessor import address_space_cap
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    with address_space_cap(2 ** 30):
+        assert resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY
+        np.empty(2 ** 26)  # 512 MiB: room for it
+        with pytest.raises(MemoryError):
+            np.empty(2 ** 28)  # 2 GiB: not
+    assert resource.getrlimit(resource.RLIMIT_AS) == before
+    assert np.empty(2 ** 28).nbytes == 2 ** 31  # mapped, never touched

@@ -22,6 +22,7 @@ import contextlib
 import gc
 import io
 import linecache
+import resource
 import secrets
 import shutil
 import time
@@ -90,6 +91,31 @@ def _student_exception(info, sources):
         except Exception as e:
             return e.with_traceback(e.__traceback__.tb_next)
     return error
+
+
+def _mapped_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[0]) * resource.getpagesize()
+
+
+@contextlib.contextmanager
+def address_space_cap(extra_bytes):
+    """Inside, this process may map at most `extra_bytes` more than it does now (RLIMIT_AS). The checks run the
+    graphs the student's code built; a node of no static size (grown from a placeholder of unknown shape) is not
+    refused when it is rebuilt (graphs.MAX_NEW_ELEMENTS), and could make the grader take the machine's memory.
+    With the cap numpy raises MemoryError instead (the engine reports it as ResourceExhaustedError). 0: no cap."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = _mapped_bytes() + extra_bytes
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    if not extra_bytes or (soft != resource.RLIM_INFINITY and soft <= cap):
+        yield
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 class StudentFunction:
@@ -286,7 +312,8 @@ class IsolatedRun:
         self.writer = None
         start = time.perf_counter()
         try:
-            self._exec_here(source, cell, f"test cell {gid}")
+            with address_space_cap(self.execute.grader_memory_limit):
+                self._exec_here(source, cell, f"test cell {gid}")
         finally:
             self.budget_end = self.cell_end = None
             self.log.debug("test cell %s took %.2f s", gid, time.perf_counter() - start)
@@ -384,6 +411,9 @@ class IsolatedExecute(Execute):
     memory_limit = Integer(1536 * 2 ** 20, help="Bytes of address space for the student's process.").tag(config=True)
     total_memory_limit = Integer(2 * 2 ** 30, help="Bytes of memory for all the student's processes together (a "
                                  "cgroup per sandbox, where cgroups can be used; 0: no such cap).").tag(config=True)
+    grader_memory_limit = Integer(2 ** 30, help="Bytes of address space the grader's own process may add while it "
+                                  "runs one test cell (the checks run graphs the student's code built; 0: no "
+                                  "cap).").tag(config=True)
     cpu_limit = Integer(600, help="Seconds of CPU time for the student's process.").tag(config=True)
     process_limit = Integer(16, help="Processes the sandbox's user may have.").tag(config=True)
     file_size_limit = Integer(16 * 2 ** 20, help="Largest file the student's code may write.").tag(config=True)
