@@ -519,3 +519,35 @@ def test_the_graders_own_memory_cap_holds_inside_a_test_cell_only():
             np.empty(2 ** 28)  # 2 GiB: not
     assert resource.getrlimit(resource.RLIMIT_AS) == before
     assert np.empty(2 ** 28).nbytes == 2 ** 31  # mapped, never touched
+
+
+def test_a_test_cell_that_runs_too_long_in_the_grader_is_stopped():
+    """A check may run graphs the student's code built, on the grader's side, and one can be made slow to
+    compute: the test cell stops after (CELL_CALLS_FACTOR + 1) cell timeouts in all, fails with that reason,
+    and the child (which the alarm may have caught mid-call) is replaced."""
+    import signal
+    import types
+
+    from nbformat import NotebookNode
+
+    from dlscratch.grading.isolation.preprocessor import CELL_CALLS_FACTOR, IsolatedRun
+    killed = []
+    run = IsolatedRun.__new__(IsolatedRun)
+    run.execute = types.SimpleNamespace(grader_memory_limit=2 ** 30)
+    run.log, run.timeout, run.names, run.trusted_names = logging.getLogger("test-isolation"), 0.1, {}, set()
+    run.namespace, run.overran = {"__name__": "__main__"}, False
+    run.child = types.SimpleNamespace(kill=lambda: killed.append(True))
+    source = "while True:\n    pass  # stands for a slow graph\n"
+    cell = NotebookNode(source=source, outputs=[])
+    handler = signal.getsignal(signal.SIGALRM)
+    start = time.monotonic()
+    run.run_test("test_slow", source, cell)
+    took = time.monotonic() - start
+    assert (CELL_CALLS_FACTOR + 1) * 0.1 <= took < 10, took
+    assert [(o.ename, o.evalue.split("\n")[0]) for o in cell.outputs] == [
+        ("GraderTimeout", "this test cell took more than 1 s in all.")]
+    assert killed == [True] and run.child is None
+    assert signal.getsignal(signal.SIGALRM) is handler and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    quick = NotebookNode(source="x = 1\n", outputs=[])
+    run.run_test("test_quick", "x = 1\n", quick)
+    assert quick.outputs == [] and not run.overran

@@ -25,6 +25,7 @@ import linecache
 import resource
 import secrets
 import shutil
+import signal
 import time
 import types
 import warnings
@@ -150,6 +151,7 @@ class IsolatedRun:
         self.namespace = {"__name__": "__main__", "__builtins__": builtins}
         self.trusted_names = set()
         self.budget_end = self.cell_end = None
+        self.overran = False  # a test cell's alarm rang (_alarm)
 
     # --- the child ---------------------------------------------------------------------------
 
@@ -312,11 +314,42 @@ class IsolatedRun:
         self.writer = None
         start = time.perf_counter()
         try:
-            with address_space_cap(self.execute.grader_memory_limit):
+            alarm = self._alarm((CELL_CALLS_FACTOR + 1) * self.timeout)
+            with address_space_cap(self.execute.grader_memory_limit), alarm:
                 self._exec_here(source, cell, f"test cell {gid}")
+        except GraderTimeout:  # the alarm rang as the cell was ending: the cell has its outputs already
+            pass
         finally:
             self.budget_end = self.cell_end = None
             self.log.debug("test cell %s took %.2f s", gid, time.perf_counter() - start)
+        if self.overran and self.child is not None:  # it may have rung during a call: the child's state is unknown
+            self.child.kill()
+            self.child = self.writer = None
+
+    @contextlib.contextmanager
+    def _alarm(self, seconds):
+        """Stop a test cell that runs past `seconds` in all, in the grader's process too: a check may run graphs
+        the student's code built, and one can be made slow to compute. Only the main thread gets signals."""
+        self.overran = False
+
+        def ring(signum, frame):
+            if armed:
+                self.overran = True
+                raise GraderTimeout(f"this test cell took more than {seconds:.0f} s in all.\n"
+                                    "Did your code build a graph that is very slow to compute?")
+        armed = True
+        try:
+            previous = signal.signal(signal.SIGALRM, ring)
+        except ValueError:  # not the main thread: no alarm
+            yield
+            return
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            armed = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
     def _exec_here(self, source, cell, filename):
         out = io.StringIO()
