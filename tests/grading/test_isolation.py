@@ -465,6 +465,13 @@ def test_children_do_not_share_their_process_limit(tmp_path):
                 c.kill()
 
 
+def test_a_live_childs_uid_is_not_given_to_another(monkeypatch):
+    held = sandbox.sandbox_uid()
+    monkeypatch.setattr(sandbox, "_uids_held", {held})  # e.g. a child kept for a whole test module
+    given = {sandbox.sandbox_uid() for _ in range(3 * sandbox.CHILD_SLOTS)}
+    assert held not in given and len(given) == sandbox.CHILD_SLOTS - 1
+
+
 def test_a_child_that_cannot_start_says_why(tmp_path):
     require_bwrap()
     groups = _groups_of_this_process()

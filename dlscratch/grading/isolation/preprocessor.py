@@ -156,6 +156,8 @@ class IsolatedRun:
     # --- the child ---------------------------------------------------------------------------
 
     def _start_child(self):
+        if self.child is not None:  # one that died on its own: its uid and cgroup go too
+            self.child.kill()
         self.child, self.writer = self.execute.new_child(), None
         for index, source in self.sent:
             if index in self.fatal:

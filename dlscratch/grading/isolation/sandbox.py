@@ -29,7 +29,7 @@ from .protocol import ProtocolError, Timeout, read_message, write_message
 
 # Each child runs as a user id no account has: this base, plus a slot per grader process and child.
 SANDBOX_UIDS = 1_900_000_000
-CHILD_SLOTS = 8  # a grader reuses a uid only 8 children later, long after the child that had it was killed
+CHILD_SLOTS = 8  # a grader reuses a free uid only 8 children later, long after the child that had it was killed
 PID_LIMIT = 2 ** 22  # Linux's largest pid_max: grader pids below it never share a slot
 SANDBOX_LIB = "/sandbox/lib"
 FALLBACK_WARNING = (
@@ -44,13 +44,19 @@ ETC_FROM_HOST = ("/etc/ld.so.cache",  # the dynamic loader's index of shared lib
                  "/etc/localtime",  # time.localtime() as on the host
                  "/etc/fonts")  # fontconfig's configuration (matplotlib asks fc-list for the system fonts)
 _child_numbers = itertools.count()
+_uids_held = set()  # the uids of this process's children not killed yet
 
 
 def sandbox_uid():
     """The user id the next child runs as: one of its own. Linux counts processes per user across the machine
     (RLIMIT_NPROC), so with one shared id (`nobody`) a fork bomb in one grader's child, or the host's own
     `nobody` daemons, used up the process limit of every other child, and a sandbox could fail to start."""
-    return SANDBOX_UIDS + (os.getpid() % PID_LIMIT) * CHILD_SLOTS + next(_child_numbers) % CHILD_SLOTS
+    base = SANDBOX_UIDS + (os.getpid() % PID_LIMIT) * CHILD_SLOTS
+    for _ in range(CHILD_SLOTS):
+        uid = base + next(_child_numbers) % CHILD_SLOTS
+        if uid not in _uids_held:
+            return uid
+    return uid  # more than CHILD_SLOTS children alive at once: two of them share a uid
 
 
 def etc_files(uid):
@@ -197,7 +203,9 @@ class Child:
                "MPLBACKEND": "Agg", "NBGRADER_EXECUTION": "autograde"}
         etc_fds = {}
         if self.mode == "bwrap":
-            self.uid = sandbox_uid() if os.geteuid() == 0 else self.uid
+            if os.geteuid() == 0:
+                self.uid = sandbox_uid()
+                _uids_held.add(self.uid)
             etc_fds = etc_pipes(self.uid)
             command = [*bwrap_command(python, self.library, self.limits, etc_fds, self.uid),
                        python, "-I", "-B", "-c", BOOT, SANDBOX_LIB, str(from_parent), str(to_parent)]
@@ -281,6 +289,7 @@ class Child:
         try:
             return self._stop()
         finally:
+            _uids_held.discard(self.uid)
             if self.group is not None:
                 self.group.remove()  # after the child: a cgroup can only be removed once it is empty
                 self.group = None
