@@ -106,12 +106,28 @@ class Limits:
         self.file_bytes, self.open_files, self.scratch_bytes = file_bytes, open_files, scratch_bytes
         self.total_memory_bytes = total_memory_bytes
 
-    def apply(self):
-        """In the child, before exec (subprocess preexec_fn)."""
+    def apply(self, tasks_already=0):
+        """In the child, before exec (subprocess preexec_fn). `tasks_already`: what its user runs already, which
+        counts against the process limit too (a grader that is not root shares its user with the child)."""
         for which, value in [(resource.RLIMIT_CPU, self.cpu_seconds), (resource.RLIMIT_AS, self.memory_bytes),
-                             (resource.RLIMIT_NPROC, self.processes), (resource.RLIMIT_FSIZE, self.file_bytes),
+                             (resource.RLIMIT_NPROC, self.processes + tasks_already),
+                             (resource.RLIMIT_FSIZE, self.file_bytes),
                              (resource.RLIMIT_NOFILE, self.open_files), (resource.RLIMIT_CORE, 0)]:
             resource.setrlimit(which, (value, value))
+
+
+def tasks_of_user(uid):
+    """How many tasks (processes and their threads) run as `uid` now: what Linux counts against RLIMIT_NPROC."""
+    count = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if line.startswith(("Uid:", "Threads:")))
+            if int(fields["Uid"].split()[0]) == uid:
+                count += int(fields["Threads"])
+        except (OSError, KeyError, ValueError):  # gone meanwhile
+            pass
+    return count
 
 
 def bwrap_available():
@@ -192,7 +208,7 @@ class Child:
         """In the child, before exec (subprocess preexec_fn): its cgroup first, then its rlimits."""
         if self.group is not None:
             self.group.enter()
-        self.limits.apply()
+        self.limits.apply(self.tasks_already)
 
     def _start(self, startup_seconds):
         python = sys.executable
@@ -202,6 +218,9 @@ class Child:
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "MPLBACKEND": "Agg", "NBGRADER_EXECUTION": "autograde"}
         etc_fds = {}
+        # Root's children get users of their own; another grader's share its user, and all it runs already
+        # (a Jupyter server and kernels have many threads) would leave the child no room, not even to start.
+        self.tasks_already = 0 if os.geteuid() == 0 else tasks_of_user(os.getuid())
         if self.mode == "bwrap":
             if os.geteuid() == 0:
                 self.uid = sandbox_uid()
