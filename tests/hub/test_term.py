@@ -11,6 +11,7 @@ asserted per test cell from the gradebook and in each student's feedback.
 """
 import datetime
 import json
+import pwd
 import re
 import secrets
 import time
@@ -20,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from dlscratch.grading.isolation.sandbox import Limits, tasks_of_user
 from tests.grading import submissions as s
 
 from . import term
@@ -160,13 +162,12 @@ def run_term(hub, browser):
     teacher.formgrader_click("collect", "Successfully collected")
     t.collected = {short: json.loads((hub.course_dir / "submitted" / user / ASSIGNMENT / NOTEBOOK).read_text())
                    for short, user in t.name.items()}
-    # with two notebooks of her own open (a kernel has ~13 threads, and a process limit counts them all)
+    # with two notebooks of her own open: a kernel has ~13 threads, and a process limit counts them all
     kernels = [hub.api("POST", f"/user/{hub.instructor}/api/kernels", {"name": "python3"}) for _ in range(2)]
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and any(
-            hub.api("GET", f"/user/{hub.instructor}/api/kernels/{k['id']}")["execution_state"] == "starting"
-            for k in kernels):
+    uid, deadline = pwd.getpwnam(hub.instructor).pw_uid, time.monotonic() + 120
+    while tasks_of_user(uid) <= Limits().processes and time.monotonic() < deadline:
         time.sleep(0.5)
+    assert tasks_of_user(uid) > Limits().processes  # what the sandbox's process limit must leave room for
     t.grading_seconds = term.autograde(hub)
     for kernel in kernels:
         hub.api("DELETE", f"/user/{hub.instructor}/api/kernels/{kernel['id']}", raw=True)
