@@ -537,7 +537,7 @@ def test_a_test_cell_that_runs_too_long_in_the_grader_is_stopped():
 
     from nbformat import NotebookNode
 
-    from dlscratch.grading.isolation.preprocessor import CELL_CALLS_FACTOR, IsolatedRun
+    from dlscratch.grading.isolation.preprocessor import CELL_CALLS_FACTOR, GraderTimeout, IsolatedRun
     killed = []
     run = IsolatedRun.__new__(IsolatedRun)
     run.execute = types.SimpleNamespace(grader_memory_limit=2 ** 30)
@@ -558,3 +558,10 @@ def test_a_test_cell_that_runs_too_long_in_the_grader_is_stopped():
     quick = NotebookNode(source="x = 1\n", outputs=[])
     run.run_test("test_quick", "x = 1\n", quick)
     assert quick.outputs == [] and not run.overran
+
+    def rings_while_reporting(source, cell, filename):  # the alarm in _exec_here's own error handling
+        raise GraderTimeout("this test cell took more than 1 s in all.")
+    run._exec_here = rings_while_reporting
+    unlucky = NotebookNode(source="x = 1\n", outputs=[])
+    run.run_test("test_unlucky", "x = 1\n", unlucky)
+    assert [o.ename for o in unlucky.outputs] == ["GraderTimeout"]  # a failure all the same, never a pass

@@ -319,8 +319,9 @@ class IsolatedRun:
             alarm = self._alarm((CELL_CALLS_FACTOR + 1) * self.timeout)
             with address_space_cap(self.execute.grader_memory_limit), alarm:
                 self._exec_here(source, cell, f"test cell {gid}")
-        except GraderTimeout:  # the alarm rang as the cell was ending: the cell has its outputs already
-            pass
+        except GraderTimeout as e:  # the alarm rang outside _exec_here's own handling: the cell fails all the same
+            if not any(o.get("output_type") == "error" for o in cell.outputs):
+                cell.outputs.append(_error("GraderTimeout", str(e)))
         finally:
             self.budget_end = self.cell_end = None
             self.log.debug("test cell %s took %.2f s", gid, time.perf_counter() - start)
