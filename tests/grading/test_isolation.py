@@ -565,3 +565,35 @@ def test_a_test_cell_that_runs_too_long_in_the_grader_is_stopped():
     unlucky = NotebookNode(source="x = 1\n", outputs=[])
     run.run_test("test_unlucky", "x = 1\n", unlucky)
     assert [o.ename for o in unlucky.outputs] == ["GraderTimeout"]  # a failure all the same, never a pass
+
+
+def test_the_alarm_waits_while_a_child_starts_and_the_child_starts_with_no_signal_blocked(tmp_path):
+    """Rung in the middle of a child's start, the test cell's alarm would leave a sandbox that nothing holds:
+    it is held off until the child is the run's (then run_test kills it), and the child gets none of that."""
+    import signal
+    import types
+
+    from dlscratch.grading.isolation.preprocessor import GraderTimeout, IsolatedRun
+    run = IsolatedRun.__new__(IsolatedRun)
+    run.child, run.sent, run.fatal, run.overran, run.timeout = None, [], set(), False, 0.1
+    started, seen_inside = types.SimpleNamespace(kill=lambda: None), []
+
+    def new_child():
+        os.kill(os.getpid(), signal.SIGALRM)  # the alarm rings while the child starts
+        time.sleep(0.05)  # a handler would run here if the signal were not held
+        seen_inside.append(run.overran)
+        return started
+
+    run.execute = types.SimpleNamespace(new_child=new_child)
+    with pytest.raises(GraderTimeout):
+        with run._alarm(100):
+            run._start_child()
+    assert seen_inside == [False] and run.child is started and run.overran
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    child = Child("subprocess", strip.make_stripped_library(str(tmp_path)), Limits(total_memory_bytes=0))
+    try:
+        status = open(f"/proc/{child.process.pid}/status").read()
+        assert "SigBlk:\t0000000000000000" in status, status
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        child.kill()

@@ -158,7 +158,7 @@ class IsolatedRun:
     def _start_child(self):
         if self.child is not None:  # one that died on its own: its uid and cgroup go too
             self.child.kill()
-        self.child, self.writer = self.execute.new_child(), None
+        self._new_child()
         for index, source in self.sent:
             if index in self.fatal:
                 continue
@@ -166,7 +166,16 @@ class IsolatedRun:
                 self._run_cell(index, source, deadline=time.monotonic() + self.timeout)
             except (Timeout, ChildDied, ProtocolError):
                 self.fatal.add(index)
-                self.child = self.execute.new_child()
+                self._new_child()
+
+    def _new_child(self):
+        """Start a child with the test cell's alarm (_alarm) held off: rung while the child starts, it would
+        leave a sandbox that nothing holds. It rings as soon as the child is ours, and run_test kills it."""
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        try:
+            self.child, self.writer = self.execute.new_child(), None
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     def _run_cell(self, index, source, deadline):
         reply, _ = self.child.request({"op": "run", "index": index, "source": source}, (), deadline)
