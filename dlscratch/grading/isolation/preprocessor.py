@@ -152,6 +152,7 @@ class IsolatedRun:
         self.trusted_names = set()
         self.budget_end = self.cell_end = None
         self.overran = False  # a test cell's alarm rang (_alarm)
+        self.holding, self.deferred = False, None  # a child is starting; the alarm that rang meanwhile
 
     # --- the child ---------------------------------------------------------------------------
 
@@ -171,11 +172,14 @@ class IsolatedRun:
     def _new_child(self):
         """Start a child with the test cell's alarm (_alarm) held off: rung while the child starts, it would
         leave a sandbox that nothing holds. It rings as soon as the child is ours, and run_test kills it."""
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        self.holding = True
         try:
             self.child, self.writer = self.execute.new_child(), None
         finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            self.holding = False
+        if self.deferred is not None:
+            rang, self.deferred = self.deferred, None
+            raise rang
 
     def _run_cell(self, index, source, deadline):
         reply, _ = self.child.request({"op": "run", "index": index, "source": source}, (), deadline)
@@ -347,8 +351,12 @@ class IsolatedRun:
         def ring(signum, frame):
             if armed:
                 self.overran = True
-                raise GraderTimeout(f"this test cell took more than {seconds:.0f} s in all.\n"
-                                    "Did your code build a graph that is very slow to compute?")
+                rang = GraderTimeout(f"this test cell took more than {seconds:.0f} s in all.\n"
+                                     "Did your code build a graph that is very slow to compute?")
+                if self.holding:  # a child is starting: _new_child raises it once the child is ours
+                    self.deferred = rang
+                    return
+                raise rang
         armed = True
         try:
             previous = signal.signal(signal.SIGALRM, ring)

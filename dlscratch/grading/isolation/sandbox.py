@@ -207,9 +207,7 @@ class Child:
         self._start(startup_seconds)
 
     def _enter_limits(self):
-        """In the child, before exec (subprocess preexec_fn): no signals blocked (the grader holds its alarm off
-        while it starts a child), its cgroup, then its rlimits."""
-        signal.pthread_sigmask(signal.SIG_SETMASK, ())
+        """In the child, before exec (subprocess preexec_fn): its cgroup first, then its rlimits."""
         if self.group is not None:
             self.group.enter()
         self.limits.apply(self.tasks_already)
