@@ -38,13 +38,6 @@ TWO_FETCHES = {"test_evaluate_diamond", "test_evaluate_hidden", "test_trained_ml
 FED_PLACEHOLDER = {"test_evaluate_affine", "test_evaluate_hidden", "test_trained_mlp"}
 
 
-# Cells a case leaves to chance. creation-order's post_order returns the nodes in the order the sandbox lists
-# them, which is drawn at random (never inputs-first), so whether the solution's evaluate meets the unfed
-# placeholder x (and raises the FeedError the cell asks for) before an op whose input has no value yet
-# depends on the draw: about 3 draws in 10 for the affine graph.
-UNDETERMINED = {"creation-order": {"test_evaluate_unfed_placeholder"}}
-
-
 def cells(name):
     """The test cells a broken (or borrowed, or undefined) `name` must fail: its own and its callers'."""
     return CELLS[name].union(*(CELLS[caller] for caller in CALLED_BY.get(name, [])))

@@ -200,14 +200,12 @@ def grade(course, assignment, cases, tmp_path_factory, shards=SHARDS):
 
 # --- what every suite asserts ----------------------------------------------------------------------------
 
-def assert_loses_exactly_what_it_did_not_earn(graded, student, undetermined=frozenset()):
-    """Every cell the case breaks scores 0, every other cell full marks; `undetermined`: cells whose outcome
-    the case leaves to chance (each suite names them, with the reason), scored either way."""
+def assert_loses_exactly_what_it_did_not_earn(graded, student):
+    """Every cell the case breaks scores 0, every other cell full marks."""
     scores = graded.scores(student)
     fails = graded.fails[student]
-    assert fails | set(undetermined) <= set(scores), f"unknown cells {(fails | set(undetermined)) - set(scores)}"
-    wrong = {cell: score for cell, score in scores.items()
-             if cell not in undetermined and score[0] != (0 if cell in fails else score[1])}
+    assert fails <= set(scores), f"unknown cells {fails - set(scores)}"
+    wrong = {cell: score for cell, score in scores.items() if score[0] != (0 if cell in fails else score[1])}
     assert not wrong, (f"{student}: these cells scored (score, max) {wrong}; "
                        f"expected 0 exactly for {sorted(fails)} and full marks elsewhere; "
                        f"their errors: {graded.messages(student, set(wrong))}")

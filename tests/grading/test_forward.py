@@ -57,6 +57,41 @@ def test_an_unfed_placeholder_must_raise_a_clear_error():
     assert "returned (z = 0.0) instead of raising an error" in message, message
 
 
+BY_NAME_EVALUATE = """
+def evaluate(fetches, feed_dict):
+    behind, todo = set(), list(fetches)  # which nodes: a walk; their order: by name, which is no order at all
+    while todo:
+        node = todo.pop()
+        if node not in behind:
+            behind.add(node)
+            todo.extend(node.inputs)
+    values = {}
+    for node in sorted(behind, key=lambda n: n.name):
+        if node in feed_dict:
+            values[node] = np.asarray(feed_dict[node])
+        elif isinstance(node, ds.Placeholder):
+            raise ds.FeedError(f"placeholder {node.name!r} needs a value in feed_dict")
+        elif isinstance(node, ds.Operation):
+            values[node] = ds.op_class(node.op_type).forward(ds.OpContext(node, [values[x] for x in node.inputs]),
+                                                             *[values[x] for x in node.inputs], **node.attrs)
+        else:
+            values[node] = node.value
+    return values
+"""
+
+
+def test_an_evaluate_that_meets_x_first_by_luck_fails_on_a_deeper_graph():
+    """Isolated grading lists a graph's nodes in a random order that is never inputs-first; an evaluate that
+    walks that listing meets x before any op on the affine graph about 3 times in 10. The deeper graphs make
+    luck on all of them about 1 in 1,400. Here the order is by name: lucky on the affine graph, not after."""
+    evaluate = student(BY_NAME_EVALUATE)["evaluate"]
+    forward._check_unfed(evaluate, "affine")  # A, b, x: x before any op
+    message = failure(grading.check_unfed_placeholder, evaluate)
+    assert "on h2 = σ(W2·σ(W1·x + b1) + b2), with nothing fed" in message, message
+    assert "raised KeyError" in message and "not a clear error" in message, message
+    assert forward.UNFED_GRAPHS[0] == "affine" and len(forward.UNFED_GRAPHS) == 4
+
+
 def test_a_fed_variable_that_is_ignored_is_a_wrong_value_with_the_rule_for_feeds():
     ignoring = s.MUTATING_EVALUATE.replace("node.value = np.asarray(feed_dict[node])  # stored on the node, "
                                            "as TensorSlow does\n                values[node] = node.value",

@@ -34,7 +34,7 @@ def test_the_cases_know_every_test_cell(course):
 
 @pytest.mark.parametrize("student", STUDENTS)
 def test_each_case_loses_exactly_the_points_it_did_not_earn(graded, student):
-    suite.assert_loses_exactly_what_it_did_not_earn(graded, student, cases.UNDETERMINED.get(student, set()))
+    suite.assert_loses_exactly_what_it_did_not_earn(graded, student)
 
 
 def test_the_honest_submission_keeps_full_marks(graded):
