@@ -59,13 +59,10 @@ def _affine():
 def _layers(depth):
     """x through `depth` sigmoid layers W·h + b (x fed [1, 2]): the unfed-placeholder check's deeper graphs."""
     x = Placeholder(shape=(2,), name="x")
-    h = x
-    for i in range(depth):
-        W = Variable([[1.0, -0.5], [0.5, 1.0]], name=f"W{i + 1}")
-        h = sigmoid(add(matmul(W, h), Variable([0.1, -0.1], name=f"b{i + 1}")), name=f"h{i + 1}")
-    formula = "x"
+    h, formula = x, "x"
     for i in range(1, depth + 1):
-        formula = f"σ(W{i}·{formula} + b{i})"
+        W, b = Variable([[1.0, -0.5], [0.5, 1.0]], name=f"W{i}"), Variable([0.1, -0.1], name=f"b{i}")
+        h, formula = sigmoid(add(matmul(W, h), b), name=f"h{i}"), f"σ(W{i}·{formula} + b{i})"
     return Case([h], {x: np.array([1.0, 2.0])}, f"h{depth} = {formula}, x fed [1, 2]")
 
 
