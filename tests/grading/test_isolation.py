@@ -504,7 +504,8 @@ def test_a_python_under_tmp_is_not_hidden_by_the_scratch_folder():
     """CI may clone the course (and its .venv) under /tmp: the sandbox's scratch tmpfs on /tmp must be
     mounted before the Python it runs is bound in, or that Python disappears."""
     from dlscratch.grading.isolation import sandbox
-    args = sandbox.bwrap_command("/tmp/course/.venv/bin/python", "/nowhere/lib", sandbox.Limits())
+    args = sandbox.bwrap_command("/tmp/course/.venv/bin/python", "/nowhere/lib", sandbox.Limits(),
+                                 sandbox.SANDBOX_UIDS)
     tmpfs = args.index("--tmpfs")
     assert args[tmpfs + 1] == "/tmp"
     under_tmp = [i for i, a in enumerate(args) if a == "--ro-bind" and args[i + 2].startswith("/tmp/")]

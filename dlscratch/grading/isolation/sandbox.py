@@ -144,9 +144,10 @@ def _ancestors(path):
     return parts[::-1]
 
 
-def bwrap_command(python, library, limits, etc_fds=None, uid=None):
-    """The bwrap arguments that put `python` in the sandbox, with `library` at SANDBOX_LIB, run as `uid`
-    (when the grader is root). `etc_fds` maps each of etc_files' paths to a readable fd holding its text."""
+def bwrap_command(python, library, limits, uid, etc_fds=None):
+    """The bwrap arguments that put `python` in the sandbox, with `library` at SANDBOX_LIB, run as `uid` when
+    the grader is root (else as the grader's user). `etc_fds` maps each of etc_files' paths to a readable fd
+    holding its text."""
     args = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr", "--perms", "0755", "--dir", "/etc"]
     for path in ETC_FROM_HOST:
@@ -176,7 +177,6 @@ def bwrap_command(python, library, limits, etc_fds=None, uid=None):
     args += ["--perms", "0755", "--dir", "/sandbox", "--ro-bind", library, SANDBOX_LIB,
              "--dev", "/dev", "--proc", "/proc", "--chdir", "/tmp"]
     if os.geteuid() == 0:  # drop to the child's own uid, without capabilities, for good
-        uid = sandbox_uid() if uid is None else uid
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
                  "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
                  "--inh-caps=-all", "--bounding-set=-all"]
@@ -228,7 +228,7 @@ class Child:
                 self.uid = sandbox_uid()
                 _uids_held.add(self.uid)
             etc_fds = etc_pipes(self.uid)
-            command = [*bwrap_command(python, self.library, self.limits, etc_fds, self.uid),
+            command = [*bwrap_command(python, self.library, self.limits, self.uid, etc_fds),
                        python, "-I", "-B", "-c", BOOT, SANDBOX_LIB, str(from_parent), str(to_parent)]
             cwd = "/"
         else:
