@@ -63,10 +63,10 @@ c.GenerateFeedback.exporter_class = "dlscratch.grading.feedback.FeedbackExporter
 # Without bubblewrap it falls back to a plain subprocess and says so loudly on every notebook.
 # RestoreCellMetadata (all assignments) puts the gradebook's nbgrader metadata back on the cells it
 # knows and ignores the metadata of cells it does not (a student's extra "graded" cell).
+# CheckCellMetadata is nbgrader's, with its schema's validator built once instead of once per cell.
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
-    CheckCellMetadata,
     ClearOutput,
     DeduplicateIds,
     IgnorePattern,
@@ -76,7 +76,11 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-from dlscratch.grading.isolation.preprocessor import IsolatedExecute, RestoreCellMetadata  # noqa: E402
+from dlscratch.grading.isolation.preprocessor import (  # noqa: E402
+    CheckCellMetadata,
+    IsolatedExecute,
+    RestoreCellMetadata,
+)
 
 c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreCellMetadata,
                                       OverwriteCells, CheckCellMetadata]

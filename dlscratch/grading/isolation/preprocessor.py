@@ -27,11 +27,16 @@ import secrets
 import shutil
 import signal
 import time
+import traceback
 import types
 import warnings
 
+import jsonschema
 from nbformat import NotebookNode
+from nbgrader import preprocessors as nbgrader_preprocessors
 from nbgrader.api import Gradebook
+from nbgrader.nbgraderformat import MetadataValidator, ValidationError
+from nbgrader.nbgraderformat.common import BaseMetadataValidator
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Enum, Integer, List, Unicode
 
@@ -574,4 +579,45 @@ class RestoreCellMetadata(NbGraderPreprocessor):
                     meta[key] = value
             if not truth.get("grade"):
                 meta.pop("points", None)
+        return nb, resources
+
+
+class _SchemaCheckedOnce(BaseMetadataValidator):
+    """nbgrader's per-cell check of the metadata against its schema, with jsonschema's validator built once.
+    nbgrader calls `jsonschema.validate`, which first validates the schema itself, for every cell: 14 ms a
+    notebook, twice per submission (about 5% of grading one)."""
+
+    _validators = {}
+
+    def validate_cell(self, cell):
+        if "nbgrader" not in cell.metadata:
+            return
+        version = cell.metadata["nbgrader"].get("schema_version", 0)
+        if version != self.schema_version:  # nbgrader's own wording and exception
+            return super().validate_cell(cell)
+        key = self.schema_version
+        if key not in self._validators:
+            kind = jsonschema.validators.validator_for(self.schema)
+            kind.check_schema(self.schema)
+            self._validators[key] = kind(self.schema)
+        error = jsonschema.exceptions.best_match(self._validators[key].iter_errors(cell.metadata["nbgrader"]))
+        if error is not None:
+            raise error
+
+
+class _MetadataValidator(MetadataValidator, _SchemaCheckedOnce):
+    """nbgrader's MetadataValidator (its checks of grade ids, points, cell types), on _SchemaCheckedOnce."""
+
+
+class CheckCellMetadata(nbgrader_preprocessors.CheckCellMetadata):
+    """nbgrader's CheckCellMetadata, with the same checks and messages, faster (see _SchemaCheckedOnce)."""
+
+    def preprocess(self, nb, resources):
+        try:
+            _MetadataValidator().validate_nb(nb)
+        except ValidationError:
+            self.log.error(traceback.format_exc())
+            msg = "Notebook failed to validate; the nbgrader metadata may be corrupted."
+            self.log.error(msg)
+            raise ValidationError(msg) from None
         return nb, resources
