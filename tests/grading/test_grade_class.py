@@ -124,3 +124,16 @@ def test_a_missing_gradebook_is_a_clear_error(tmp_path):
     done = subprocess.run([sys.executable, "-m", "dlscratch.grading.class_report", "--course", str(tmp_path)],
                           text=True, capture_output=True, cwd=REPO)
     assert done.returncode == 1 and "grade first" in done.stderr
+
+
+def test_a_workers_gradebook_copy_is_written_without_waiting_for_the_disk(tmp_path):
+    """Each worker's copy is scratch (merged, then deleted): its commits skip the disk sync, nbgrader's
+    dozens per submission. Only the worker's process is changed, never the course's gradebook."""
+    script = ("import sys; from sqlalchemy import create_engine, text\n"
+              "from dlscratch.grading import parallel\n"
+              "if sys.argv[1] == 'worker': parallel._unsynced_sqlite()\n"
+              f"engine = create_engine('sqlite:///{tmp_path / 'copy.db'}')\n"
+              "with engine.connect() as c: print(c.execute(text('PRAGMA synchronous')).scalar())\n")
+    modes = {who: subprocess.run([sys.executable, "-c", script, who], capture_output=True, text=True, check=True,
+                                 cwd=REPO).stdout.strip() for who in ("worker", "merger")}
+    assert modes == {"worker": "0", "merger": "2"}  # OFF in a worker; FULL, sqlite's default, elsewhere
