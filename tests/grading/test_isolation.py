@@ -237,6 +237,30 @@ def test_memory_processes_and_file_sizes_are_limited(child):
     assert "File too large" in run_in(child, "open('/tmp/big', 'wb').write(b'0' * 32 * 2 ** 20)\nresult = 1")
 
 
+
+def test_student_code_yields_the_cpu_to_grading(child):
+    """The child runs at the lowest priority, its session's too (Linux's autogroup shares the CPU out per
+    session), so a submission that spins until its timeout leaves its core to the other grading workers."""
+    assert run_in(child, "import os\nresult = os.nice(0)") == 19
+    if os.path.exists("/proc/self/autogroup"):
+        assert run_in(child, "result = open('/proc/self/autogroup').read().split()[-1]") == "19"
+    cpu, ours = min(os.sched_getaffinity(0)), os.sched_getaffinity(0)
+    spin = (f"import os, time\nos.sched_setaffinity(0, {{{cpu}}})\nend = time.time() + 3\n"
+            "while time.time() < end:\n    pass\n")
+    child.send({"op": "run", "index": 0, "source": spin}, (), time.monotonic() + 60)
+    try:
+        os.sched_setaffinity(0, {cpu})
+        time.sleep(0.5)  # the child is spinning on this CPU by now
+        wall, used = time.monotonic(), time.process_time()
+        while time.monotonic() - wall < 1:
+            pass
+        share = (time.process_time() - used) / (time.monotonic() - wall)
+    finally:
+        os.sched_setaffinity(0, ours)
+    reply, _ = child.receive(time.monotonic() + 60)
+    assert reply["ok"]
+    assert share > 0.8, f"the grader got {share:.0%} of a CPU a spinning child shares with it (half: equal priority)"
+
 FORK_THREE = ("import os, time\npids = []\nfor _ in range(3):\n    pid = os.fork()\n    if pid == 0:\n"
               "        block = b'x' * (150 * 2 ** 20)  # written, so really taken\n        time.sleep(1)\n"
               "        os._exit(0)\n    pids.append(pid)\nresult = sorted(os.waitpid(pid, 0)[1] for pid in pids)")
