@@ -13,7 +13,6 @@ BLAS threads (and the other way round) on a 2-core machine.
 import argparse
 import ctypes
 import importlib.util
-import os
 import statistics
 import sys
 import tempfile
@@ -88,7 +87,7 @@ def main():
     parser.add_argument("--stock-students", type=int,
                         help="with --grading: submissions per assignment for stock nbgrader (slow; default: one "
                              "whole cycle of each assignment's mix of kinds)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="with --grading: grade.sh --jobs")
+    parser.add_argument("--jobs", type=int, help="with --grading: grade.sh --jobs (default: grade.sh's)")
     parser.add_argument("--assignments", help="with --grading: comma-separated assignments (default: all)")
     args = parser.parse_args()
     if args.grading:

@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests.grading holds the catalogue of mistakes
 
+from dlscratch.grading.parallel import default_jobs  # noqa: E402
 from tests.grading import submissions as s  # noqa: E402
 from tests.grading.nbgrader_course import BIN, NOTEBOOKS, environment  # noqa: E402
 
@@ -137,6 +138,7 @@ def run(students, jobs, scratch, stock_students=None, assignments=None):
     both graders two cell timeouts). Its time for ours's workload is then estimated per assignment:
     `students` times its seconds per submission of that assignment."""
     assignments = list(assignments or NOTEBOOKS)
+    jobs = jobs or default_jobs()
     sample = {a: stock_students or len(mix(a)) for a in assignments}
     scratch = Path(scratch)
     print(f"grading workload: {students} submissions per assignment for ours; for stock, "

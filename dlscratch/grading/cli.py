@@ -22,7 +22,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .parallel import GradingError, grade_many, load_api
+from .parallel import GradingError, default_jobs, grade_many, load_api
 
 BIN = Path(sys.executable).parent
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"  # what nbgrader's exchange writes; "UTC" at the end
@@ -203,8 +203,8 @@ def main(argv=None):
                         help="e.g. 01-backward-passes (a folder of solutions/)")
     parser.add_argument("--all", action="store_true", help="every assignment in solutions/ (a whole class)")
     parser.add_argument("--course", default=".", help="the course folder, where nbgrader_config.py is")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="submissions graded side by side (default: the number of CPUs)")
+    parser.add_argument("--jobs", type=int, default=default_jobs(),
+                        help="submissions graded side by side (default: one more than the CPUs)")
     parser.add_argument("--only-new", action="store_true",
                         help="autograde only submissions not graded before (by default all are graded again)")
     parser.add_argument("--no-feedback", action="store_true", help="do not write feedback/ (faster)")

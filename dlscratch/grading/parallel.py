@@ -34,6 +34,13 @@ class GradingError(RuntimeError):
     pass
 
 
+def default_jobs():
+    """One worker more than the CPUs this process may use. Student code runs at the lowest priority
+    (isolation/child.py), so while one worker waits for a submission that spins until its cell timeout,
+    the extra worker takes that core."""
+    return len(os.sched_getaffinity(0)) + 1
+
+
 def load_api(course, db_url=None):
     """nbgrader's Python API configured by the course's nbgrader_config.py (db_url replaced if given)."""
     from nbgrader.apps.api import NbGraderAPI
