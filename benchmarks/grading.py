@@ -111,9 +111,20 @@ def _run(command, cwd):
 
 
 def stock(root, assignments):
-    """{assignment: seconds} for stock sequential `nbgrader autograde A --force`, one command per assignment."""
+    """{assignment: (seconds, of which start-up)} for stock sequential `nbgrader autograde A --force`, one
+    command per assignment. The start-up (Python, nbgrader, the gradebook) is timed on a command that finds
+    no submission: it is paid once per command, however many submissions it grades."""
     _run([str(BIN / "nbgrader"), "generate_assignment", "[0-9]*", "--force"], root)  # not timed: both need it
-    return {a: _run([str(BIN / "nbgrader"), "autograde", a, "--force"], root) for a in assignments}
+    times = {}
+    for a in assignments:
+        start = time.perf_counter()
+        nothing = subprocess.run([str(BIN / "nbgrader"), "autograde", a, "--force", "--student", "nobody"],
+                                 cwd=root, env=environment(), text=True, capture_output=True)
+        startup = time.perf_counter() - start
+        if "No notebooks were matched" not in nothing.stdout + nothing.stderr:
+            raise SystemExit(f"timing stock's start-up failed:\n{nothing.stdout[-2000:]}\n{nothing.stderr[-2000:]}")
+        times[a] = (_run([str(BIN / "nbgrader"), "autograde", a, "--force"], root), startup)
+    return times
 
 
 def ours(root, jobs):
@@ -135,8 +146,9 @@ def run(students, jobs, scratch, stock_students=None, assignments=None):
 
     Stock is slow, so it grades `stock_students` per assignment, by default one whole cycle of each
     assignment's mix (so that every kind counts as often as in ours: assignment 1's infinite loop costs
-    both graders two cell timeouts). Its time for ours's workload is then estimated per assignment:
-    `students` times its seconds per submission of that assignment."""
+    both graders two cell timeouts). Its time for ours's workload is then estimated per assignment: its
+    command's start-up once, plus `students` times its seconds per submission of that assignment (the
+    command's time less its start-up, over the sample)."""
     assignments = list(assignments or NOTEBOOKS)
     jobs = jobs or default_jobs()
     sample = {a: stock_students or len(mix(a)) for a in assignments}
@@ -148,10 +160,13 @@ def run(students, jobs, scratch, stock_students=None, assignments=None):
     ours_root, stock_root = scratch / "ours", scratch / "stock"
     kinds = make_course(ours_root, students, assignments)
     make_course(stock_root, sample, assignments, isolated=False)
-    t_stock = stock(stock_root, assignments)
+    timed = stock(stock_root, assignments)
+    t_stock = {a: seconds for a, (seconds, _) in timed.items()}
     t_ours = ours(ours_root, jobs)
     n_stock, n_ours = sum(sample.values()), students * len(assignments)
-    t_stock_here = sum(students * t_stock[a] / sample[a] for a in assignments)  # stock's time for ours's workload
+    # stock's time for ours's workload: each command's start-up once, and each submission's own time
+    per_submission = {a: (seconds - startup) / sample[a] for a, (seconds, startup) in timed.items()}
+    t_stock_here = sum(timed[a][1] + students * per_submission[a] for a in assignments)
     rate_stock, rate_ours = n_ours / t_stock_here * 60, n_ours / t_ours * 60
     mine, theirs = scores(ours_root), scores(stock_root)
     same = [k for k in theirs if k in mine]
@@ -161,7 +176,8 @@ def run(students, jobs, scratch, stock_students=None, assignments=None):
           f"{n_stock / sum(t_stock.values()) * 60:11.1f}")
     print(f"{'  ... on the same workload as grade.sh':46} {n_ours:11d} {t_stock_here:9.1f} {rate_stock:11.1f}")
     print(f"{f'scripts/grade.sh --all --jobs {jobs}':46} {n_ours:11d} {t_ours:9.1f} {rate_ours:11.1f}")
-    print("stock seconds per submission: " + ", ".join(f"{a} {t_stock[a] / sample[a]:.2f}" for a in assignments))
+    print("stock seconds per submission: " + ", ".join(f"{a} {per_submission[a]:.2f}" for a in assignments)
+          + "; start-up per command: " + ", ".join(f"{timed[a][1]:.1f}" for a in assignments))
     print(f"speed-up {rate_ours / rate_stock:.2f}x; 500 students x 3 assignments would take "
           f"{1500 / rate_ours:.1f} min with grade.sh, {1500 / rate_stock:.1f} min with stock"
           + ("" if students >= 500 else " (extrapolated from the rates above)"))

@@ -103,3 +103,13 @@ def test_the_grading_workload_mixes_correct_work_mistakes_and_hostile_code(tmp_p
 def test_python_m_benchmarks_offers_the_grading_workload():
     done = subprocess.run([sys.executable, "-m", "benchmarks", "--help"], cwd=ROOT, text=True, capture_output=True)
     assert done.returncode == 0 and "--grading" in done.stdout and "--students" in done.stdout
+
+
+def test_stocks_start_up_is_timed_apart_so_that_it_is_paid_once_per_command(tmp_path):
+    """Extrapolated to the full class, stock pays its command's start-up (about 2 s) once per assignment,
+    not once per sample of 10-28 submissions: that overstated stock's time for 500 by about 8%."""
+    from benchmarks.grading import make_course, stock
+    make_course(tmp_path, 2, ["03-training"], isolated=False)
+    (seconds, startup), = stock(tmp_path, ["03-training"]).values()
+    assert 0.5 < startup < seconds
+    assert (tmp_path / "autograded" / "student001" / "03-training").is_dir()  # both submissions were graded
