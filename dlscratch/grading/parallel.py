@@ -38,7 +38,8 @@ def default_jobs():
     """One worker more than the CPUs this process may use. Student code runs at the lowest priority
     (isolation/child.py), so while one worker waits for a submission that spins until its cell timeout,
     the extra worker takes that core."""
-    return len(os.sched_getaffinity(0)) + 1
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    return len(usable) + 1
 
 
 def load_api(course, db_url=None):

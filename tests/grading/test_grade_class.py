@@ -5,6 +5,7 @@ three assignments) is graded by worker processes, each into its own copy of the 
 merged from one writer. The scores must be exactly those of stock `nbgrader autograde` run on
 the same submissions in a copy of the course.
 """
+import os
 import shutil
 import subprocess
 import sys
@@ -137,3 +138,12 @@ def test_a_workers_gradebook_copy_is_written_without_waiting_for_the_disk(tmp_pa
     modes = {who: subprocess.run([sys.executable, "-c", script, who], capture_output=True, text=True, check=True,
                                  cwd=REPO).stdout.strip() for who in ("worker", "merger")}
     assert modes == {"worker": "0", "merger": "2"}  # OFF in a worker; FULL, sqlite's default, elsewhere
+
+
+def test_the_default_is_one_worker_more_than_the_cpus(monkeypatch):
+    """The extra worker takes the core of a submission that spins (at the lowest priority) until its timeout."""
+    from dlscratch.grading.parallel import default_jobs
+    assert default_jobs() == len(os.sched_getaffinity(0)) + 1
+    monkeypatch.delattr(os, "sched_getaffinity")  # not on every system: then all of os.cpu_count()
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    assert default_jobs() == 5
