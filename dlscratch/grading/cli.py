@@ -74,6 +74,12 @@ def results(course, assignment):
     return rows, max_score
 
 
+def listed(names, shown=10):
+    """The first `shown` of `names`, and how many more: a class of 500 is not 500 names in the log."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 def points(x):
     return f"{x:g}"
 
@@ -166,7 +172,8 @@ def grade(course, assignment, jobs=1, again=True, log=print, feedback=True):
     for name in assignments:
         stamped = add_missing_timestamps(folders[name])
         if stamped:
-            log(f"grade: {name}: wrote timestamp.txt (the notebook's modification time) for: {', '.join(stamped)}")
+            log(f"grade: {name}: wrote timestamp.txt (the notebook's modification time) for {len(stamped)} "
+                f"submission(s): {listed(stamped)}")
     pairs = [(name, student) for name in assignments for student in folders[name]]
     if pairs:
         log(f"grade: autograding{' and writing feedback' if feedback else ''}, "

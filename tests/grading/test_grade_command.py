@@ -200,3 +200,10 @@ def test_feedback_typesets_formulas_offline_in_a_browser(graded, tmp_path):
     assert "\\sum" not in text and "\\partial" not in text, "raw LaTeX is showing"
     assert wrapped, "a failure message runs off the side of its box"
     assert any("mathjax" in url.lower() for url in asked), f"without mathjax/ the page asked for {asked}"
+
+
+def test_the_log_names_a_few_students_and_counts_the_rest():
+    from dlscratch.grading.cli import listed
+    names = [f"student{i:03d}" for i in range(500)]
+    assert listed(names) == ", ".join(names[:10]) + " and 490 more"
+    assert listed(names[:10]) == ", ".join(names[:10]) and listed(names[:1]) == "student000"
