@@ -35,8 +35,8 @@ class GradingError(RuntimeError):
 
 
 def default_jobs():
-    """One worker more than the CPUs this process may use. Slow student code drops to the lowest CPU priority
-    (isolation/sandbox.py), so while one worker waits for a submission that spins until its cell timeout,
+    """One worker more than the CPUs this process may use. Student code runs at the lowest priority
+    (isolation/child.py), so while one worker waits for a submission that spins until its cell timeout,
     the extra worker takes that core."""
     usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
     return len(usable) + 1

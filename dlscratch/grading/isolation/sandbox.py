@@ -14,11 +14,9 @@ stripped library first on its path, but it can read (and, as the grader's user, 
 whatever the grader can. That fallback is announced loudly wherever grading output goes.
 """
 import contextlib
-import errno
 import itertools
 import os
 import resource
-import select
 import shutil
 import signal
 import subprocess
@@ -47,8 +45,6 @@ ETC_FROM_HOST = ("/etc/ld.so.cache",  # the dynamic loader's index of shared lib
                  "/etc/fonts")  # fontconfig's configuration (matplotlib asks fc-list for the system fonts)
 _child_numbers = itertools.count()
 _uids_held = set()  # the uids of this process's children not killed yet
-SLOW_SECONDS = 1.0  # a child that takes longer to answer drops to the lowest CPU priority (the slowest honest
-# answer of the solutions takes 0.45 s: the long chain of assignment 2)
 
 
 def sandbox_uid():
@@ -206,7 +202,6 @@ class Child:
     def __init__(self, mode, library, limits, startup_seconds=60):
         self.mode, self.library, self.limits = mode, library, limits
         self.process, self.uid = None, os.geteuid()  # the uid: the grader's, until a bwrap child gets its own
-        self.demoted = False  # at the lowest CPU priority (after an answer that took over SLOW_SECONDS)
         self.stderr = tempfile.TemporaryFile()
         self.group = cgroups.create(limits.total_memory_bytes, limits.processes) if limits.total_memory_bytes else None
         self._start(startup_seconds)
@@ -289,11 +284,6 @@ class Child:
 
     def receive(self, deadline=None):
         with self._failing():
-            if not self.demoted:
-                wait = SLOW_SECONDS if deadline is None else min(SLOW_SECONDS, max(0.0, deadline - time.monotonic()))
-                if not select.select([self.from_child], [], [], wait)[0]:
-                    lowest_cpu_priority(self.process.pid)
-                    self.demoted = True
             return read_message(self.from_child, deadline)
 
     @contextlib.contextmanager
@@ -345,47 +335,6 @@ class Child:
         self.stderr.close()
         self.process = None
         return code
-
-
-def lowest_cpu_priority(pid):
-    """Give process `pid` and all it started the lowest CPU priority: nice 19, for each process and for each
-    of their sessions (Linux's autogroup shares the CPU out per session first, and the child leads sessions of
-    its own, so a process's nice alone changes nothing against the graders). A submission spinning until its
-    cell timeout then leaves its core to the other grading workers, and to their children, which run at normal
-    priority."""
-    sessions = set()
-    for member, session in _tree(pid):
-        with contextlib.suppress(OSError):  # gone meanwhile
-            os.setpriority(os.PRIO_PROCESS, member, 19)
-        if session in sessions:
-            continue
-        sessions.add(session)
-        for _ in range(30):  # without CAP_SYS_ADMIN, one write per 0.1 s on the whole machine
-            try:
-                with open(f"/proc/{member}/autogroup", "w") as f:
-                    f.write("19")
-                break
-            except OSError as e:  # no autogroup in this kernel (ENOENT), gone (ESRCH), or the rate limit (EAGAIN)
-                if e.errno != errno.EAGAIN:
-                    break
-                time.sleep(0.01)
-
-
-def _tree(pid):
-    """[(pid, its session id)] of `pid` and its descendants, from /proc/*/stat."""
-    parents = {}
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()  # after the command's name, which may hold anything
-            parents[int(entry)] = (int(fields[1]), int(fields[3]))  # ppid, session
-        except (OSError, IndexError, ValueError):
-            pass
-    members, found = [], {pid}
-    while found:
-        members += [(p, parents[p][1]) for p in found if p in parents]
-        found = {p for p, (ppid, _) in parents.items() if ppid in found}
-    return members
 
 
 def _describe_exit(code):
