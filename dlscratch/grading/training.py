@@ -146,8 +146,11 @@ MODEL_SEEDS = (0, 1, 2, 3, 4, 6, 7, 9, 10, 11, 12, 13, 15, 16, 17, 18, 20, 21, 2
 
 
 def model_seed():
-    """The seed of the starting weights for this run of the checks (0 unless grading)."""
-    return MODEL_SEEDS[rule_case.GRAD_SEED % len(MODEL_SEEDS)]
+    """The seed of the starting weights for this run of the checks: 0 unless grading; while grading, any other
+    (drawing 0 too let pasted numbers pass one grading in 34)."""
+    if rule_case.GRAD_SEED == 0:
+        return MODEL_SEEDS[0]
+    return MODEL_SEEDS[1 + (rule_case.GRAD_SEED - 1) % (len(MODEL_SEEDS) - 1)]
 
 
 def _training_problem(data, seed=0):

@@ -407,7 +407,7 @@ class IsolatedRun:
         return gid
 
     def run(self):
-        saved_seed, rule_case.GRAD_SEED = rule_case.GRAD_SEED, secrets.randbits(32)
+        saved_seed, rule_case.GRAD_SEED = rule_case.GRAD_SEED, 1 + secrets.randbelow(2 ** 32 - 1)  # 0: not grading
         try:
             count = 0
             for index, cell in enumerate(self.nb.cells):
