@@ -69,12 +69,31 @@ def _unsynced_sqlite():
         connection.execute("PRAGMA synchronous=OFF")
 
 
+def _one_engine_per_database():
+    """nbgrader opens a new Gradebook, and with it a new SQLAlchemy engine, about ten times per submission.
+    Each new engine starts with an empty cache of compiled SQL, so every query was compiled again. A worker
+    lives for many submissions: one engine per database URL keeps the cache (nbgrader's close() still
+    disposes of its connections)."""
+    import nbgrader.api
+    from sqlalchemy import create_engine
+
+    engines = {}
+
+    def shared_engine(url, **options):
+        key = (str(url), tuple(sorted(options.items())))
+        if key not in engines:
+            engines[key] = create_engine(url, **options)
+        return engines[key]
+    nbgrader.api.create_engine = shared_engine
+
+
 def _worker(course, db_path, feedback, again):
     """Read "assignment<TAB>student" lines on stdin; grade each; answer one JSON line on stdout."""
     results = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything else printed goes to stderr, not into the answers
     _environment(course)
     _unsynced_sqlite()
+    _one_engine_per_database()
     api = load_api(course, f"sqlite:///{db_path}")
     results.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:

@@ -140,6 +140,30 @@ def test_a_workers_gradebook_copy_is_written_without_waiting_for_the_disk(tmp_pa
     assert modes == {"worker": "0", "merger": "2"}  # OFF in a worker; FULL, sqlite's default, elsewhere
 
 
+def test_a_worker_keeps_one_engine_per_gradebook_and_its_compiled_sql(tmp_path):
+    """nbgrader opens a Gradebook (and an engine) about ten times per submission; in a worker they share one
+    engine, so SQL compiled for one submission serves the next. Nested gradebooks still work after the inner
+    one's close() has disposed of the engine's connections."""
+    script = ("import sys; from nbgrader.api import Gradebook\n"
+              "from dlscratch.grading import parallel\n"
+              "if sys.argv[1] == 'worker': parallel._one_engine_per_database()\n"
+              f"url = 'sqlite:///{tmp_path}/' + sys.argv[1] + '.db'\n"
+              "with Gradebook(url) as outer:\n"
+              "    outer.add_student('ada')\n"
+              "    with Gradebook(url) as inner:\n"
+              "        inner.add_student('bob')\n"
+              "        shared = inner.engine is outer.engine\n"
+              "    outer.add_student('cy')\n"
+              "    cache = outer.engine._compiled_cache\n"
+              "    compiled = len(cache)\n"
+              "with Gradebook(url) as again:\n"
+              "    names = sorted(s.id for s in again.students)\n"
+              "    print(shared, again.engine._compiled_cache is cache and compiled > 0, names)\n")
+    seen = {who: subprocess.run([sys.executable, "-c", script, who], capture_output=True, text=True, check=True,
+                                cwd=REPO).stdout.strip() for who in ("worker", "merger")}
+    assert seen == {"worker": "True True ['ada', 'bob', 'cy']", "merger": "False False ['ada', 'bob', 'cy']"}
+
+
 def test_the_default_is_one_worker_more_than_the_cpus(monkeypatch):
     """The extra worker takes the core of a submission that spins (at the lowest priority) until its timeout."""
     from dlscratch.grading.parallel import default_jobs
