@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 from datetime import datetime, timezone
+from itertools import zip_longest
 from pathlib import Path
 
 from .parallel import GradingError, default_jobs, grade_many, load_api
@@ -72,6 +73,14 @@ def results(course, assignment):
                          submission.timestamp, failed))
         max_score = gb.find_assignment(assignment).max_score
     return rows, max_score
+
+
+def in_turns(folders):
+    """[(assignment, student)] with the assignments in turn: the first submission of each, then the second of
+    each, and so on. A submission that spins until its cell timeout holds a worker for that long; taken
+    assignment by assignment, one assignment's spinning submissions would hold several workers at once."""
+    rows = zip_longest(*([(name, student) for student in students] for name, students in folders.items()))
+    return [pair for row in rows for pair in row if pair is not None]
 
 
 def listed(names, shown=10):
@@ -174,7 +183,7 @@ def grade(course, assignment, jobs=1, again=True, log=print, feedback=True):
         if stamped:
             log(f"grade: {name}: wrote timestamp.txt (the notebook's modification time) for {len(stamped)} "
                 f"submission(s): {listed(stamped)}")
-    pairs = [(name, student) for name in assignments for student in folders[name]]
+    pairs = in_turns(folders)
     if pairs:
         log(f"grade: autograding{' and writing feedback' if feedback else ''}, "
             f"{min(jobs, len(pairs))} at a time")

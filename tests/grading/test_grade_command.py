@@ -207,3 +207,12 @@ def test_the_log_names_a_few_students_and_counts_the_rest():
     names = [f"student{i:03d}" for i in range(500)]
     assert listed(names) == ", ".join(names[:10]) + " and 490 more"
     assert listed(names[:10]) == ", ".join(names[:10]) and listed(names[:1]) == "student000"
+
+
+def test_submissions_are_handed_out_with_the_assignments_in_turn():
+    """Not assignment by assignment: one assignment's spinning submissions would hold several workers at once."""
+    from dlscratch.grading.cli import in_turns
+    folders = {"01-a": ["ann", "bo", "cy"], "02-b": ["ann", "cy"], "03-c": []}
+    assert in_turns(folders) == [("01-a", "ann"), ("02-b", "ann"), ("01-a", "bo"), ("02-b", "cy"),
+                                 ("01-a", "cy")]
+    assert in_turns({}) == []
