@@ -35,9 +35,9 @@ class GradingError(RuntimeError):
 
 
 def default_jobs():
-    """One worker more than the CPUs this process may use. Student code runs at the lowest priority
-    (isolation/child.py), so while one worker waits for a submission that spins until its cell timeout,
-    the extra worker takes that core."""
+    """One worker more than the CPUs this process may use: a worker often waits (for its sandboxed child,
+    for the gradebook), and one that holds a submission spinning until its cell timeout uses only its
+    share of a core; the extra worker keeps the CPUs busy meanwhile."""
     usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
     return len(usable) + 1
 

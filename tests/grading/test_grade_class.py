@@ -165,7 +165,7 @@ def test_a_worker_keeps_one_engine_per_gradebook_and_its_compiled_sql(tmp_path):
 
 
 def test_the_default_is_one_worker_more_than_the_cpus(monkeypatch):
-    """The extra worker takes the core of a submission that spins (at the lowest priority) until its timeout."""
+    """The extra worker keeps the CPUs busy while the others wait for their children or the gradebook."""
     from dlscratch.grading.parallel import default_jobs
     assert default_jobs() == len(os.sched_getaffinity(0)) + 1
     monkeypatch.delattr(os, "sched_getaffinity")  # not on every system: then all of os.cpu_count()

@@ -22,12 +22,10 @@ the form of every answer, and decides pass or fail on its own side.
 """
 import builtins
 import contextlib
-import errno
 import gc
 import linecache
 import os
 import sys
-import time
 import traceback
 import types
 
@@ -152,25 +150,7 @@ def descend_with(namespace, rules):
 BATCHED = {"backprop": backprop_with, "descend": descend_with}
 
 
-def _lowest_cpu_priority():
-    """Student code runs at the lowest CPU priority: a submission that spins until its cell timeout then
-    holds up no other grading worker. This process leads a session of its own (bwrap --new-session), and
-    where Linux shares the CPU out per session (autogroup) only the session's nice counts, so set both.
-    Writing it is rate-limited machine-wide (once per 0.1 s without CAP_SYS_ADMIN): try for a while."""
-    os.nice(19)
-    for _ in range(20):
-        try:
-            with open("/proc/self/autogroup", "w") as f:
-                f.write("19")
-            return
-        except OSError as e:  # no autogroup in this kernel (ENOENT), or the rate limit (EAGAIN)
-            if e.errno != errno.EAGAIN:
-                return
-            time.sleep(0.01)
-
-
 def main(rfd, wfd):
-    _lowest_cpu_priority()
     gc.freeze()  # numpy and the library: never garbage, so the collector need not rescan them
     namespace = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": _NoIPython,
                  "display": lambda *args, **kwargs: None}

@@ -293,7 +293,9 @@ class IsolatedRun:
 
     def _exchange(self, header, arrays, deadline, nodes):
         """Send a call and wait for its answer, running the grader's functions the student's code calls
-        back in the meantime (a check's `step`): only with data, and only until `deadline`."""
+        back in the meantime (a check's `step`): only with data, and only until `deadline`, counted in the
+        child's CPU time (sandbox.Child.receive)."""
+        self.child.start_clock()
         self.child.send(header, arrays, deadline)
         while True:
             message, got = self.child.receive(deadline)

@@ -17,6 +17,7 @@ import contextlib
 import itertools
 import os
 import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -32,6 +33,8 @@ SANDBOX_UIDS = 1_900_000_000
 CHILD_SLOTS = 8  # a grader reuses a free uid only 8 children later, long after the child that had it was killed
 PID_LIMIT = 2 ** 22  # Linux's largest pid_max: grader pids below it never share a slot
 SANDBOX_LIB = "/sandbox/lib"
+WALL_FACTOR = 3  # a call that waits without running (sleeps, blocks) is stopped at 3 times its time
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # the unit of CPU times in /proc/<pid>/stat
 FALLBACK_WARNING = (
     "NOT SANDBOXED: bubblewrap (bwrap) is missing or does not work here, so student code runs in a plain "
     "subprocess with resource limits only. It can read the course folder (solutions, gradebook, hidden tests) "
@@ -202,6 +205,7 @@ class Child:
     def __init__(self, mode, library, limits, startup_seconds=60):
         self.mode, self.library, self.limits = mode, library, limits
         self.process, self.uid = None, os.geteuid()  # the uid: the grader's, until a bwrap child gets its own
+        self.clock = None  # (when the call began, the child's CPU seconds then): start_clock
         self.stderr = tempfile.TemporaryFile()
         self.group = cgroups.create(limits.total_memory_bytes, limits.processes) if limits.total_memory_bytes else None
         self._start(startup_seconds)
@@ -273,10 +277,16 @@ class Child:
         return self.process is not None and self.process.poll() is None
 
     def request(self, header, arrays=(), deadline=None):
-        """Send one request and wait for its answer until `deadline` (time.monotonic()).
-        Kills the child and raises Timeout, ChildDied or ProtocolError if that fails."""
+        """Send one request and wait for its answer until `deadline` (time.monotonic(), counted as in
+        `receive`). Kills the child and raises Timeout, ChildDied or ProtocolError if that fails."""
+        self.start_clock()
         self.send(header, arrays, deadline)
         return self.receive(deadline)
+
+    def start_clock(self):
+        """A call of the student's code begins: until the next one, `receive` counts its deadline in the time
+        the child runs."""
+        self.clock = (time.monotonic(), self.cpu_seconds())
 
     def send(self, header, arrays=(), deadline=None):
         with self._failing():
@@ -284,7 +294,43 @@ class Child:
 
     def receive(self, deadline=None):
         with self._failing():
+            if deadline is not None and self.clock is not None:
+                deadline = self._wait_while_running(deadline)
             return read_message(self.from_child, deadline)
+
+    def _wait_while_running(self, deadline):
+        """Wait for the child's answer. A grade must not depend on how busy the grading machine is, so the
+        time the call had (from start_clock to `deadline`) is counted in the CPU time of the child and all it
+        started: waiting for a CPU, or for the grader's answer to a call back, does not count. A child that
+        waits some other way (sleeps, blocks) is stopped at WALL_FACTOR times that time. Returns the deadline
+        for reading the answer; raises Timeout."""
+        start, ran_before = self.clock
+        allowed, cap = deadline - start, start + WALL_FACTOR * (deadline - start)
+        while not select.select([self.from_child], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            now, used = time.monotonic(), self.cpu_seconds() - ran_before
+            if used >= allowed or now >= cap:
+                raise Timeout()
+            deadline = min(cap, now + allowed - used)
+        return cap
+
+    def cpu_seconds(self):
+        """The CPU time of the child's processes, those that ended included (their parents collected it)."""
+        total, todo, seen = 0, [self.process.pid] if self.process is not None else [], set()
+        while todo:
+            pid = todo.pop()
+            if pid in seen:
+                continue
+            seen.add(pid)
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+                total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{task}/children", "rb") as f:
+                        todo.extend(int(p) for p in f.read().split())
+            except (OSError, ValueError, IndexError):  # it just ended
+                continue
+        return total / CLOCK_TICKS
 
     @contextlib.contextmanager
     def _failing(self):
