@@ -298,24 +298,26 @@ def test_a_call_that_waits_for_a_cpu_is_not_charged_for_it(library):
     wall, timed_out = timed_run(library, BURN_ONE_CPU_SECOND, 1.6, competing=True)
     assert not timed_out and wall > 1.6, f"took {wall:.1f} s of wall time; timed out: {timed_out}"
     wall, timed_out = timed_run(library, BURN_ONE_CPU_SECOND, 0.6, competing=True)  # but only what it is allowed
-    assert timed_out and wall < 1.6, f"stopped after {wall:.1f} s; timed out: {timed_out}"
+    assert timed_out and wall < 1.9, f"stopped after {wall:.1f} s; timed out: {timed_out}"
 
 
 def test_a_call_that_spins_or_sleeps_is_still_stopped(library):
+    """Spinning: stopped by its CPU time, before the cap of 3 times its time (on a busy machine it may take
+    longer than its time to use it). Sleeping: stopped at that cap."""
     wall, timed_out = timed_run(library, "while True:\n    pass\n", 1.0)
-    assert timed_out and 0.9 < wall < 2.0, f"a spinning call stopped after {wall:.1f} s"
+    assert timed_out and 0.9 < wall < 2.9, f"a spinning call stopped after {wall:.1f} s"
     wall, timed_out = timed_run(library, "import time\ntime.sleep(60)\n", 0.5)  # 3 times its time, then stopped
     assert timed_out and 1.4 < wall < 2.5, f"a sleeping call stopped after {wall:.1f} s"
     # the CPU time of every process the call starts counts: one that spins while the call waits for it ...
     wall, timed_out = timed_run(library, "import os\npid = os.fork()\nif pid == 0:\n    while True:\n        pass\n"
                                          "os.waitpid(pid, 0)\n", 1.0)
-    assert timed_out and 0.9 < wall < 2.0, f"a call whose forked process spins stopped after {wall:.1f} s"
+    assert timed_out and 0.9 < wall < 2.9, f"a call whose forked process spins stopped after {wall:.1f} s"
     # ... and those that ended (3 of 0.5 s each), before the call sleeps
     wall, timed_out = timed_run(library, "import os, time\nfor _ in range(3):\n    if os.fork() == 0:\n"
                                          "        end = time.process_time() + 0.5\n"
                                          "        while time.process_time() < end:\n            pass\n"
                                          "        os._exit(0)\n    os.wait()\ntime.sleep(60)\n", 1.0)
-    assert timed_out and 0.9 < wall < 2.0, f"a call whose ended processes used its time stopped after {wall:.1f} s"
+    assert timed_out and 0.9 < wall < 2.9, f"a call whose ended processes used its time stopped after {wall:.1f} s"
 
 
 FORK_THREE = ("import os, time\npids = []\nfor _ in range(3):\n    pid = os.fork()\n    if pid == 0:\n"
