@@ -126,10 +126,18 @@ def test_the_stripped_library_refuses_every_reference_answer(tmp_path):
 # --- the sandbox -------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def child(tmp_path_factory):
+def library(tmp_path_factory):
     require_bwrap()
-    library = strip.make_stripped_library(str(tmp_path_factory.mktemp("lib")))
-    child = Child("bwrap", library, Limits(memory_bytes=1024 * 2 ** 20, processes=8))
+    return strip.make_stripped_library(str(tmp_path_factory.mktemp("lib")))
+
+
+def new_child(library):
+    return Child("bwrap", library, Limits(memory_bytes=1024 * 2 ** 20, processes=8))
+
+
+@pytest.fixture(scope="module")
+def child(library):
+    child = new_child(library)
     yield child
     child.kill()
 
@@ -260,11 +268,6 @@ def test_student_code_gets_a_fair_share_of_the_cpu(child):
     assert reply["ok"]
     assert 0.3 < share < 0.7, f"the grader got {share:.0%} of a CPU a spinning child shares with it (fair: half)"
 
-@pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    require_bwrap()
-    return strip.make_stripped_library(str(tmp_path_factory.mktemp("lib-for-clocks")))
-
 
 def timed_run(library, source, seconds, competing=False):
     """Run `source` in a new child with a deadline `seconds` away; (wall seconds it took, raised Timeout?). With
@@ -272,7 +275,7 @@ def timed_run(library, source, seconds, competing=False):
     cpu = min(os.sched_getaffinity(0))
     rival = subprocess.Popen([sys.executable, "-c", f"import os\nos.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"]
                              ) if competing else None
-    child = Child("bwrap", library, Limits(memory_bytes=1024 * 2 ** 20, processes=8))
+    child = new_child(library)
     try:
         start = time.monotonic()
         try:
