@@ -20,7 +20,7 @@ from ..nn import cross_entropy, mlp
 from ..train import GradientDescentOptimizer, fit
 from .classifiers import classifier
 from .report import CheckFailed, close, expected_and_yours, numpy_warnings
-from .sample_graphs import random_graph
+from .sample_graphs import LONG_CHAIN_OPS, random_graph
 from .student_code import (
     FORWARD_COUNTERS,
     counting_forward_calls,
@@ -91,7 +91,7 @@ def _fed_variable():
     return Case([y], {w: np.array([10.0, 20.0, 30.0])}, "y = 2·w, with the Variable w fed [10, 20, 30]")
 
 
-def _long_chain(n=5000):
+def _long_chain(n=LONG_CHAIN_OPS):
     w = Variable([0.5, -1.0], name="w")
     h = w
     for i in range(n):
