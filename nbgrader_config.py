@@ -64,6 +64,7 @@ c.GenerateFeedback.exporter_class = "dlscratch.grading.feedback.FeedbackExporter
 # RestoreCellMetadata (all assignments) puts the gradebook's nbgrader metadata back on the cells it
 # knows and ignores the metadata of cells it does not (a student's extra "graded" cell).
 # CheckCellMetadata is nbgrader's, with its schema's validator built once instead of once per cell.
+# OverwriteCells and SaveAutoGrades are nbgrader's, with the gradebook read once per notebook, not per cell.
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
@@ -71,11 +72,10 @@ from nbgrader.preprocessors import (  # noqa: E402
     DeduplicateIds,
     IgnorePattern,
     LimitOutput,
-    OverwriteCells,
     OverwriteKernelspec,
-    SaveAutoGrades,
 )
 
+from dlscratch.grading.gradebook_steps import OverwriteCells, SaveAutoGrades  # noqa: E402
 from dlscratch.grading.isolation.preprocessor import (  # noqa: E402
     CheckCellMetadata,
     IsolatedExecute,
