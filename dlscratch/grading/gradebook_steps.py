@@ -43,7 +43,7 @@ class _Rows:
         return getattr(self._gradebook, name)
 
 
-def _by_cell_name(gradebook, row_class, notebook_id):
+def by_cell_name(gradebook, row_class, notebook_id):
     """{cell name: row} for the Grade or Comment rows of one submitted notebook, in one query."""
     rows = (gradebook.db.query(BaseCell.name, row_class).join(BaseCell, BaseCell.id == row_class.cell_id)
             .filter(row_class.notebook_id == notebook_id))
@@ -57,8 +57,8 @@ class SaveAutoGrades(nbgrader_preprocessors.SaveAutoGrades):
         self.student_id, self.db_url = ids["student"], ids["db_url"]
         with Gradebook(self.db_url) as gradebook:
             submitted = gradebook.find_submission_notebook(self.notebook_id, self.assignment_id, self.student_id)
-            self.gradebook = _Rows(gradebook, grades=_by_cell_name(gradebook, Grade, submitted.id),
-                                   comments=_by_cell_name(gradebook, Comment, submitted.id))
+            self.gradebook = _Rows(gradebook, grades=by_cell_name(gradebook, Grade, submitted.id),
+                                   comments=by_cell_name(gradebook, Comment, submitted.id))
             nb, resources = super(nbgrader_preprocessors.SaveAutoGrades, self).preprocess(nb, resources)
             gradebook.db.commit()
         return nb, resources

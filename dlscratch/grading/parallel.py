@@ -220,6 +220,9 @@ def merge(gradebook, graded_in):
 
 
 def _copy_submission(source, target, assignment, student, MissingEntry):
+    from nbgrader.api import Comment, Grade
+
+    from .gradebook_steps import by_cell_name  # a notebook's rows in one query each, not one per cell
     theirs = source.find_submission(assignment, student)
     who = theirs.student
     target.update_or_create_student(student, first_name=who.first_name, last_name=who.last_name,
@@ -230,21 +233,21 @@ def _copy_submission(source, target, assignment, student, MissingEntry):
         ours = target.add_submission(assignment, student)
     ours.timestamp = theirs.timestamp
     ours.extension = theirs.extension
+    our_notebooks = {nb.name: nb for nb in ours.notebooks}
     for their_nb in theirs.notebooks:
-        our_nb = target.find_submission_notebook(their_nb.name, assignment, student)
+        our_nb = our_notebooks[their_nb.name]
         our_nb.flagged = their_nb.flagged
         our_nb.late_submission_penalty = their_nb.late_submission_penalty
-        our_grades = {g.name: g for g in our_nb.grades}
-        for g in their_nb.grades:
-            mine = our_grades[g.name]
+        our_grades = by_cell_name(target, Grade, our_nb.id)
+        for name, g in by_cell_name(source, Grade, their_nb.id).items():
+            mine = our_grades[name]
             mine.auto_score, mine.manual_score = g.auto_score, g.manual_score
             mine.extra_credit, mine.needs_manual_grade = g.extra_credit, g.needs_manual_grade
-        our_comments = {c.name: c for c in our_nb.comments}
-        for c in their_nb.comments:
-            our_comments[c.name].auto_comment = c.auto_comment
-            our_comments[c.name].manual_comment = c.manual_comment
+        our_comments = by_cell_name(target, Comment, our_nb.id)
+        for name, c in by_cell_name(source, Comment, their_nb.id).items():
+            our_comments[name].auto_comment = c.auto_comment
+            our_comments[name].manual_comment = c.manual_comment
     target.db.commit()
-
 
 if __name__ == "__main__":
     _worker(sys.argv[1], sys.argv[2], feedback=sys.argv[3] == "feedback", again=sys.argv[4] == "again")

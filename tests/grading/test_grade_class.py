@@ -121,6 +121,50 @@ def test_merge_copies_a_regraded_submission_over_the_old_one(graded, tmp_path):
         assert gb.find_submission("02-backprop", "student002").score == 12  # untouched
 
 
+def _everything_merged(gb, assignment, student):
+    """Every field of a submission that merge copies, by cell name."""
+    sub = gb.find_submission(assignment, student)
+    rows = {"submission": (sub.timestamp, sub.extension)}
+    for nb in sub.notebooks:
+        rows[nb.name] = (nb.flagged, nb.late_submission_penalty)
+        rows.update({("grade", g.name): (g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade)
+                     for g in nb.grades})
+        rows.update({("comment", c.name): (c.auto_comment, c.manual_comment) for c in nb.comments})
+    return rows
+
+
+@pytest.mark.parametrize("target_has_it", [True, False], ids=["regraded", "new"])
+def test_merge_copies_every_field_of_a_submission(graded, tmp_path, target_has_it):
+    """Grades, comments (automatic and manual), manual grades, flags and the late penalty all reach the
+    gradebook, whether it holds the submission already or not."""
+    from datetime import datetime
+
+    from nbgrader.api import Gradebook
+    root, _, _ = graded
+    shard, target = tmp_path / "shard.db", tmp_path / "gradebook.db"
+    shutil.copyfile(root / "ours" / "gradebook.db", shard)
+    shutil.copyfile(root / "ours" / "gradebook.db", target)
+    who = ("03-training", "student001")
+    with Gradebook(f"sqlite:///{shard}") as gb:
+        sub = gb.find_submission(*who)
+        sub.timestamp = datetime(2026, 11, 30, 23, 59)
+        for nb in sub.notebooks:
+            nb.flagged, nb.late_submission_penalty = True, 2.5
+            for i, g in enumerate(nb.grades):
+                g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade = i / 10, i / 5, i / 20, i % 2 == 0
+            for i, c in enumerate(nb.comments):
+                c.auto_comment, c.manual_comment = f"auto {i}", f"manual {i}"
+        gb.db.commit()
+        expected = _everything_merged(gb, *who)
+    if not target_has_it:
+        with Gradebook(f"sqlite:///{target}") as gb:
+            gb.remove_submission(*who)
+    merge(target, {who: str(shard)})
+    with Gradebook(f"sqlite:///{target}") as gb:
+        assert _everything_merged(gb, *who) == expected
+        assert len([k for k in expected if k[0] == "comment"]) > 1 and len(expected) > 10
+
+
 def test_a_missing_gradebook_is_a_clear_error(tmp_path):
     done = subprocess.run([sys.executable, "-m", "dlscratch.grading.class_report", "--course", str(tmp_path)],
                           text=True, capture_output=True, cwd=REPO)
