@@ -9,8 +9,8 @@ seconds of start-up per call. So:
      converters through its Python API, one submission after another, into its own copy;
   2. workers take the next (assignment, student) from a shared queue, so a slow submission
      (a hostile one that hits the cell timeout) does not hold up a fixed shard;
-  3. when all are done, this process alone copies each submission's grades and comments from
-     the copy that graded it into the real gradebook (`merge`).
+  3. as each submission is done, this process alone copies its grades and comments from the
+     copy that graded it into the real gradebook (`Merge`), while the workers go on.
 
 Scores are nbgrader's: the same preprocessors (the course's, including isolated grading for
 assignment 1) run on the same notebooks; only where the rows are written differs.
@@ -149,8 +149,8 @@ def grade_many(course, pairs, jobs=2, again=True, feedback=True, progress=None):
     if not todo:
         return {}
     jobs = max(1, min(jobs, len(todo)))
-    outcomes, graded_in, warned = {}, {}, []
-    with tempfile.TemporaryDirectory(prefix="dlscratch-grade-") as scratch:
+    outcomes, warned = {}, []
+    with tempfile.TemporaryDirectory(prefix="dlscratch-grade-") as scratch, Merge(gradebook) as merged:
         workers = []
         try:
             for i in range(jobs):
@@ -181,46 +181,68 @@ def grade_many(course, pairs, jobs=2, again=True, feedback=True, progress=None):
                             if warning not in warned:
                                 warned.append(warning)
                                 print(warning, file=sys.stderr, flush=True)
+                        w.job = None
+                        if waiting:  # the next job first: the worker goes on while this one is merged
+                            w.send(waiting.pop())
+                        else:
+                            w.process.stdin.close()
                         if "ready" not in answer:
                             job = (answer["assignment"], answer["student"])
                             outcomes[job] = answer["error"]
                             if answer["error"] is None:
-                                graded_in[job] = w.db_path
+                                merged.add(job, w.db_path)
                             if progress:
                                 progress(*job, answer["error"])
-                        w.job = None
-                        if waiting:
-                            w.send(waiting.pop())
-                        else:
-                            w.process.stdin.close()
         finally:
             for w in workers:
                 w.stop()
-        merge(gradebook, graded_in)
     return outcomes
 
 
+class Merge:
+    """Copies graded submissions, one at a time, from the gradebook copies that graded them into `gradebook`
+    (this process is its only writer). Each submission is committed as it comes, so grading that stops
+    half-way keeps what it finished."""
+
+    def __init__(self, gradebook):
+        self.url = f"sqlite:///{gradebook}"
+
+    def __enter__(self):
+        from nbgrader.api import Gradebook
+        from sqlalchemy.exc import SAWarning
+        # The same SQLAlchemy-2 notice that nbgrader_config.py silences for autograde (add_submission).
+        warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader\.api",
+                                message=r"Object of type <\w+> not in session, add operation along")
+        self.target, self.sources = Gradebook(self.url), {}
+        return self
+
+    def add(self, pair, db):
+        """Copy the submission `pair` (assignment, student) from the gradebook copy at path `db`."""
+        from nbgrader.api import Gradebook
+        if db not in self.sources:
+            self.sources[db] = Gradebook(f"sqlite:///{db}")
+        source = self.sources[db]
+        try:
+            _copy_submission(source, self.target, *pair)
+        finally:
+            source.db.rollback()  # ends the read (and forgets the rows): the copy's worker may be writing to it
+
+    def __exit__(self, *_):
+        for source in self.sources.values():
+            source.close()
+        self.target.close()
+
+
 def merge(gradebook, graded_in):
-    """Copy each graded submission from the gradebook copy that graded it into `gradebook`
-    (this process is its only writer). graded_in: {(assignment, student): path of the copy}."""
-    from nbgrader.api import Gradebook, MissingEntry
-    from sqlalchemy.exc import SAWarning
-    # The same SQLAlchemy-2 notice that nbgrader_config.py silences for autograde (add_submission).
-    warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader\.api",
-                            message=r"Object of type <\w+> not in session, add operation along")
-    by_copy = {}
-    for pair, db in graded_in.items():
-        by_copy.setdefault(db, []).append(pair)
-    with Gradebook(f"sqlite:///{gradebook}") as target:
-        for db, pairs in by_copy.items():
-            with Gradebook(f"sqlite:///{db}") as source:
-                for assignment, student in pairs:
-                    _copy_submission(source, target, assignment, student, MissingEntry)
-        target.db.commit()
+    """Copy each graded submission from the gradebook copy that graded it into `gradebook`.
+    graded_in: {(assignment, student): path of the copy}."""
+    with Merge(gradebook) as merged:
+        for pair, db in graded_in.items():
+            merged.add(pair, db)
 
 
-def _copy_submission(source, target, assignment, student, MissingEntry):
-    from nbgrader.api import Comment, Grade
+def _copy_submission(source, target, assignment, student):
+    from nbgrader.api import Comment, Grade, MissingEntry
 
     from .gradebook_steps import by_cell_name  # a notebook's rows in one query each, not one per cell
     theirs = source.find_submission(assignment, student)

@@ -216,3 +216,26 @@ def test_submissions_are_handed_out_with_the_assignments_in_turn():
     assert in_turns(folders) == [("01-a", "ann"), ("02-b", "ann"), ("01-a", "bo"), ("02-b", "cy"),
                                  ("01-a", "cy")]
     assert in_turns({}) == []
+
+
+def test_each_submission_is_in_the_gradebook_as_soon_as_it_is_graded(graded, tmp_path):
+    """The merge goes on while the workers grade: when the progress bar hears of a submission, the gradebook
+    holds its scores (so grading that stops half-way keeps what it finished, and no merge is left for the end)."""
+    from dlscratch.grading.parallel import grade_many
+    root, _ = graded
+    course = tmp_path / "course"
+    shutil.copytree(root, course, ignore=shutil.ignore_patterns("autograded", "feedback"))
+    with gradebook(course) as gb:
+        expected = sorted((student, None, gb.find_submission(ASSIGNMENT, student).score) for student in SAVED)
+        for student in SAVED:
+            gb.remove_submission(ASSIGNMENT, student)
+    found = []
+
+    def progress(assignment, student, error):
+        with gradebook(course) as gb:
+            found.append((student, error, gb.find_submission(assignment, student).score))
+
+    outcomes = grade_many(course, [(ASSIGNMENT, student) for student in SAVED], jobs=2, feedback=False,
+                          progress=progress)
+    assert set(outcomes.values()) == {None}
+    assert sorted(found) == expected and expected[1] == ("correct", None, 12)
