@@ -114,6 +114,15 @@ class RuleCase:
     def expected_by_library(self):
         return op_class(self.op_type).backward(self.context(), self.grad.copy())
 
+    def terms_by_library(self):
+        """The library's rule on the absolute values of the inputs, output and grad. Where a gradient sums
+        terms (a broadcast input), this is the size of those terms, which rounding scales with, however much
+        they cancel in the sum itself."""
+        ctx = OpContext(self.node, tuple(np.abs(a) for a in self.arrays), np.abs(self.output),
+                        (True,) * len(self.arrays))
+        with np.errstate(all="ignore"):
+            return op_class(self.op_type).backward(ctx, np.abs(self.grad))
+
     def call(self, rule):
         """Run the student's rule; check what it returns has the right form. Returns (gradients, warnings)."""
         __tracebackhide__ = True

@@ -52,11 +52,13 @@ def check_rule(op, rule, *inputs, **attrs):
                 f"Hint: {case.value_hint(i, g, expected, rule)}{numpy_warnings(caught)}")
     # Finite differences are only a referee within 1e-5: a rule that estimates the gradient by nudging the
     # inputs passes that. The derivative's formula, however it is written, agrees with the library's exact
-    # rule to rounding (under 1e-15 on these inputs); a numerical estimate does not (1e-12 and more).
-    exact = case.expected_by_library()
+    # rule to rounding (under 1e-15 on these inputs); a numerical estimate does not (1e-12 and more). Rounding
+    # is measured against the size of the terms a gradient sums, not the sum: with random grads they can cancel.
+    exact, terms = case.expected_by_library(), case.terms_by_library()
     for i, g in enumerate(grads):
-        difference = np.linalg.norm(np.asarray(g, dtype=np.float64) - exact[i]) / max(np.linalg.norm(exact[i]),
-                                                                                        1e-300)
+        size = np.linalg.norm(terms[i])
+        scale = max(np.linalg.norm(exact[i]), size if np.isfinite(size) else 0.0, 1e-300)
+        difference = np.linalg.norm(np.asarray(g, dtype=np.float64) - exact[i]) / scale
         if difference > EXACT_TOLERANCE:
             raise CheckFailed(
                 f"{case.describe(rule)}: the gradient for {case.names[i]} is close, but not exact: it differs from "
