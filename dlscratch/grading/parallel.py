@@ -233,14 +233,6 @@ class Merge:
         self.target.close()
 
 
-def merge(gradebook, graded_in):
-    """Copy each graded submission from the gradebook copy that graded it into `gradebook`.
-    graded_in: {(assignment, student): path of the copy}."""
-    with Merge(gradebook) as merged:
-        for pair, db in graded_in.items():
-            merged.add(pair, db)
-
-
 def _copy_submission(source, target, assignment, student):
     from nbgrader.api import Comment, Grade, MissingEntry
 

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from benchmarks.grading import make_course
-from dlscratch.grading.parallel import merge
+from dlscratch.grading.parallel import Merge
 
 from .nbgrader_course import BIN, NOTEBOOKS, REPO, environment
 
@@ -114,7 +114,8 @@ def test_merge_copies_a_regraded_submission_over_the_old_one(graded, tmp_path):
         assert grade.score == points
         grade.auto_score = 0.0
         gb.db.commit()
-    merge(target, {("02-backprop", "student000"): str(shard)})
+    with Merge(target) as merged:
+        merged.add(("02-backprop", "student000"), str(shard))
     with Gradebook(f"sqlite:///{target}") as gb:
         assert gb.find_grade("test_backprop_diamond", "backprop", "02-backprop", "student000").score == 0
         assert gb.find_submission("02-backprop", "student000").score == 12 - points
@@ -159,7 +160,8 @@ def test_merge_copies_every_field_of_a_submission(graded, tmp_path, target_has_i
     if not target_has_it:
         with Gradebook(f"sqlite:///{target}") as gb:
             gb.remove_submission(*who)
-    merge(target, {who: str(shard)})
+    with Merge(target) as merged:
+        merged.add(who, str(shard))
     with Gradebook(f"sqlite:///{target}") as gb:
         assert _everything_merged(gb, *who) == expected
         assert len([k for k in expected if k[0] == "comment"]) > 1 and len(expected) > 10
