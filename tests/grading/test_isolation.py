@@ -131,15 +131,26 @@ def library(tmp_path_factory):
     return strip.make_stripped_library(str(tmp_path_factory.mktemp("lib")))
 
 
-def new_child(library):
-    return Child("bwrap", library, Limits(memory_bytes=1024 * 2 ** 20, processes=8))
+# Every child of the tests below is started both ways: in a sandbox of its own, and forked by a fork server
+# (forkserver.py: what grading as root uses).
+HOW = ["own sandbox", "forked"]
 
 
-@pytest.fixture(scope="module")
-def child(library):
-    child = new_child(library)
+def new_child(library, how="own sandbox", limits=None):
+    limits = limits or Limits(memory_bytes=1024 * 2 ** 20, processes=8)
+    if how == "own sandbox":
+        return Child("bwrap", library, limits)
+    if os.geteuid() != 0:
+        pytest.skip("a fork server is for graders that run as root (only root can give each child a uid)")
+    return Child("bwrap", library, limits, server=sandbox.shared_fork_server(library, limits))
+
+
+@pytest.fixture(scope="module", params=HOW)
+def child(library, request):
+    child = new_child(library, request.param)
     yield child
     child.kill()
+    sandbox.stop_fork_servers()
 
 
 def run_in(child, source):
@@ -158,8 +169,10 @@ def test_the_sandbox_runs_as_a_user_of_its_own_without_capabilities(child):
     assert run_in(child, "import os\nresult = [os.getuid(), os.getgid(), os.getgroups()]") == [child.uid, child.uid, []]
     with pytest.raises(KeyError):
         pwd.getpwuid(child.uid)  # no account of the host's
-    caps = run_in(child, "result = [l.split()[1] for l in open('/proc/self/status') if l.startswith('CapEff')]")
-    assert caps == ["0000000000000000"]
+    status = run_in(child, "result = [l.split() for l in open('/proc/self/status') if l.startswith(('Cap', 'NoNew'))]")
+    assert {name: value for name, value in status} == {
+        "CapInh:": "0" * 16, "CapPrm:": "0" * 16, "CapEff:": "0" * 16, "CapBnd:": "0" * 16, "CapAmb:": "0" * 16,
+        "NoNewPrivs:": "1"}, status
 
 
 @pytest.mark.parametrize("path", [str(REPO / "solutions"), str(REPO / "nbgrader_config.py"), str(REPO / "tests"),
@@ -191,8 +204,8 @@ def test_etc_holds_only_what_python_needs_and_no_real_users(child):
     assert run_in(child, "result = open('/etc/shadow').read()").startswith("FileNotFoundError")
     host_users = {p.pw_name for p in pwd.getpwall()} - {"root", "nobody"}
     assert host_users, "this host has no users but root and nobody: the check below would prove nothing"
-    users = run_in(child, "import pwd\nresult = sorted(p.pw_name for p in pwd.getpwall())")
-    assert users == ["root", "student"], users
+    users = run_in(child, "import pwd\nresult = sorted({p.pw_name for p in pwd.getpwall()})")
+    assert users == ["root", "student"], users  # a fork server's children take turns among a few uids
     assert "daemon" not in run_in(child, "result = open('/etc/passwd').read()")
     text = run_in(child, "open('/etc/passwd', 'a').write('x')\nresult = 1")
     assert "Read-only file system" in text or "Permission denied" in text, text
@@ -238,6 +251,12 @@ def test_there_is_no_network(child):
         listener.close()
 
 
+def test_every_resource_limit_is_set(child):
+    wanted = child.limits.rlimits(child.tasks_already)
+    got = run_in(child, f"import resource\nresult = [resource.getrlimit(r) for r in {[r for r, _ in wanted]}]")
+    assert got == [(value, value) for _, value in wanted]
+
+
 def test_memory_processes_and_file_sizes_are_limited(child):
     assert run_in(child, "x = bytearray(2 ** 31)\nresult = 1").startswith("MemoryError")
     assert "BlockingIOError" in run_in(child, "import os, time\nfor _ in range(50):\n    if os.fork() == 0:\n"
@@ -269,13 +288,13 @@ def test_student_code_gets_a_fair_share_of_the_cpu(child):
     assert 0.3 < share < 0.7, f"the grader got {share:.0%} of a CPU a spinning child shares with it (fair: half)"
 
 
-def timed_run(library, source, seconds, competing=False):
+def timed_run(library, source, seconds, competing=False, how="own sandbox"):
     """Run `source` in a new child with a deadline `seconds` away; (wall seconds it took, raised Timeout?). With
     `competing`, the child shares one CPU with a process that spins at the grader's priority."""
     cpu = min(os.sched_getaffinity(0))
     rival = subprocess.Popen([sys.executable, "-c", f"import os\nos.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"]
                              ) if competing else None
-    child = new_child(library)
+    child = new_child(library, how)
     try:
         start = time.monotonic()
         try:
@@ -295,31 +314,33 @@ def timed_run(library, source, seconds, competing=False):
 BURN_ONE_CPU_SECOND = "import time\nend = time.process_time() + 1.0\nwhile time.process_time() < end:\n    pass\n"
 
 
-def test_a_call_that_waits_for_a_cpu_is_not_charged_for_it(library):
+@pytest.mark.parametrize("how", HOW)
+def test_a_call_that_waits_for_a_cpu_is_not_charged_for_it(library, how):
     """A slow but honest call on a busy machine keeps the time it is allowed, counted in its own CPU time: 1 s of
     work, allowed 1.6 s, finishes in over 1.6 s of wall time while a rival process takes half its CPU."""
-    wall, timed_out = timed_run(library, BURN_ONE_CPU_SECOND, 1.6, competing=True)
+    wall, timed_out = timed_run(library, BURN_ONE_CPU_SECOND, 1.6, competing=True, how=how)
     assert not timed_out and wall > 1.6, f"took {wall:.1f} s of wall time; timed out: {timed_out}"
-    wall, timed_out = timed_run(library, BURN_ONE_CPU_SECOND, 0.6, competing=True)  # but only what it is allowed
+    wall, timed_out = timed_run(library, BURN_ONE_CPU_SECOND, 0.6, competing=True, how=how)  # but only its time
     assert timed_out and wall < 1.9, f"stopped after {wall:.1f} s; timed out: {timed_out}"
 
 
-def test_a_call_that_spins_or_sleeps_is_still_stopped(library):
+@pytest.mark.parametrize("how", HOW)
+def test_a_call_that_spins_or_sleeps_is_still_stopped(library, how):
     """Spinning: stopped by its CPU time, before the cap of 3 times its time (on a busy machine it may take
     longer than its time to use it). Sleeping: stopped at that cap."""
-    wall, timed_out = timed_run(library, "while True:\n    pass\n", 1.0)
+    wall, timed_out = timed_run(library, "while True:\n    pass\n", 1.0, how=how)
     assert timed_out and 0.9 < wall < 2.9, f"a spinning call stopped after {wall:.1f} s"
-    wall, timed_out = timed_run(library, "import time\ntime.sleep(60)\n", 0.5)  # 3 times its time, then stopped
+    wall, timed_out = timed_run(library, "import time\ntime.sleep(60)\n", 0.5, how=how)  # 3 times its time
     assert timed_out and 1.4 < wall < 2.5, f"a sleeping call stopped after {wall:.1f} s"
     # the CPU time of every process the call starts counts: one that spins while the call waits for it ...
     wall, timed_out = timed_run(library, "import os\npid = os.fork()\nif pid == 0:\n    while True:\n        pass\n"
-                                         "os.waitpid(pid, 0)\n", 1.0)
+                                         "os.waitpid(pid, 0)\n", 1.0, how=how)
     assert timed_out and 0.9 < wall < 2.9, f"a call whose forked process spins stopped after {wall:.1f} s"
     # ... and those that ended (3 of 0.5 s each), before the call sleeps
     wall, timed_out = timed_run(library, "import os, time\nfor _ in range(3):\n    if os.fork() == 0:\n"
                                          "        end = time.process_time() + 0.5\n"
                                          "        while time.process_time() < end:\n            pass\n"
-                                         "        os._exit(0)\n    os.wait()\ntime.sleep(60)\n", 1.0)
+                                         "        os._exit(0)\n    os.wait()\ntime.sleep(60)\n", 1.0, how=how)
     assert timed_out and 0.9 < wall < 2.9, f"a call whose ended processes used its time stopped after {wall:.1f} s"
 
 
@@ -335,33 +356,43 @@ def require_cgroups():
                     f"only (as the grading log says): {why}")
 
 
-def test_all_the_processes_of_a_sandbox_share_one_memory_cap(tmp_path):
+def group_of(child):
+    """The cgroup a child is in: its own, or its fork server's."""
+    return child.server.group if child.server is not None else child.group
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_all_the_processes_of_a_sandbox_share_one_memory_cap(tmp_path, how):
     """Three processes of 150 MiB each: each is well within its own limit (1.5 GiB of address space),
     so only a cap on them together stops them."""
     require_bwrap()
     require_cgroups()
     library = strip.make_stripped_library(str(tmp_path))
-    child = Child("bwrap", library, Limits(total_memory_bytes=300 * 2 ** 20))
+    child = new_child(library, how, Limits(total_memory_bytes=300 * 2 ** 20))
     try:
-        folders = list(child.group.folders)
+        folders = list(group_of(child).folders)
         limits = {name: open(os.path.join(folder, name)).read().strip() for folder in folders
                   for name in ("memory.limit_in_bytes", "memory.max", "pids.max") if os.path.exists(f"{folder}/{name}")}
-        assert set(limits.values()) == {str(300 * 2 ** 20), str(16 + cgroups.SANDBOX_PROCESSES)}, limits
+        server = 1 if how == "forked" else 0  # the fork server is in its children's group
+        assert set(limits.values()) == {str(300 * 2 ** 20), str(16 + cgroups.SANDBOX_PROCESSES + server)}, limits
         statuses = run_in(child, FORK_THREE)
         assert 9 in statuses, statuses  # killed by SIGKILL: the kernel's out-of-memory killer, in this group only
         assert run_in(child, "result = 'still here'") == "still here"
     finally:
         child.kill()
+        sandbox.stop_fork_servers()
     assert not any(os.path.exists(folder) for folder in folders)
-    uncapped = Child("bwrap", library, Limits(total_memory_bytes=0))  # the same, with rlimits only: all succeed
+    uncapped = new_child(library, how, Limits(total_memory_bytes=0))  # the same, with rlimits only: all succeed
     try:
-        assert uncapped.group is None and run_in(uncapped, FORK_THREE) == [0, 0, 0]
+        assert group_of(uncapped) is None and run_in(uncapped, FORK_THREE) == [0, 0, 0]
     finally:
         uncapped.kill()
+        sandbox.stop_fork_servers()
 
 
 def test_without_cgroups_the_child_has_its_rlimits_and_the_log_says_so_once(tmp_path, monkeypatch, caplog):
     require_bwrap()
+    sandbox.stop_fork_servers()  # a server made before holds a cgroup
     monkeypatch.setattr(cgroups, "_setup", "cgroups cannot be used here (a test says so)")
     monkeypatch.setattr(IsolatedExecute, "_mode", None)
     monkeypatch.setattr(IsolatedExecute, "_library", strip.make_stripped_library(str(tmp_path)))
@@ -372,10 +403,11 @@ def test_without_cgroups_the_child_has_its_rlimits_and_the_log_says_so_once(tmp_
     assert len(notes) == 1 and notes[0].levelno == logging.INFO and "a test says so" in notes[0].getMessage()
     child = execute.new_child()
     try:
-        assert child.group is None
+        assert group_of(child) is None
         assert run_in(child, "x = bytearray(2 ** 31)\nresult = 1").startswith("MemoryError")
     finally:
         child.kill()
+        sandbox.stop_fork_servers()
 
 
 def test_a_sandbox_that_fails_to_start_once_is_tried_again_before_any_fallback(tmp_path, monkeypatch, caplog):
@@ -470,15 +502,17 @@ def _groups_of_this_process():
             for name in os.listdir(os.path.join(own, cgroups.PARENT)) if name.startswith(f"{os.getpid()}-"))
 
 
-def test_a_hung_child_is_killed_with_everything_it_started(tmp_path):
+@pytest.mark.parametrize("how", HOW)
+def test_a_hung_child_is_killed_with_everything_it_started(tmp_path, how):
     require_bwrap()
+    sandbox.stop_fork_servers()
     groups = _groups_of_this_process()
-    child = Child("bwrap", strip.make_stripped_library(str(tmp_path)), Limits())
-    pid = child.process.pid
+    child = new_child(strip.make_stripped_library(str(tmp_path)), how, Limits())
+    pid = child.process.pid  # bwrap's, or the forked child's
     source = ("import subprocess\nsleeper = subprocess.Popen(['sleep', '120'])\n"
               "def spin():\n    while True:\n        pass\n")
     child.request({"op": "run", "index": 0, "source": source}, (), time.monotonic() + 60)
-    started = _processes_of(child.uid) & _descendants_of(pid)
+    started = _processes_of(child.uid) & (_descendants_of(pid) | {str(pid)})
     assert len(started) == 2  # the child and its sleeper
     with pytest.raises(protocol.Timeout):
         child.request({"op": "call", "name": "spin", "args": protocol.encode((), []),
@@ -489,6 +523,9 @@ def test_a_hung_child_is_killed_with_everything_it_started(tmp_path):
             break
         time.sleep(0.1)
     assert not started & _processes_of(child.uid)
+    if how == "forked":
+        assert child.server.usable  # nothing is left of the child: its server forks the next one
+        sandbox.stop_fork_servers()
     assert _groups_of_this_process() == groups  # its cgroup is gone
 
 
@@ -522,7 +559,8 @@ def _processes_of(uid):
     return found
 
 
-def test_children_do_not_share_their_process_limit(tmp_path):
+@pytest.mark.parametrize("how", HOW)
+def test_children_do_not_share_their_process_limit(tmp_path, how):
     """Linux counts processes per user. With every child running as `nobody`, a fork bomb in one grader's
     child, or the host's own `nobody` daemons, used up the process limit of the others: a sandbox could not
     start, and the grader fell back to running student code unsandboxed. Each child is a user of its own."""
@@ -537,9 +575,9 @@ def test_children_do_not_share_their_process_limit(tmp_path):
                    for _ in range(limits.processes + 1)]
     bomb = other = None
     try:
-        bomb = Child("bwrap", library, limits)  # starts although `nobody` is over the limit
+        bomb = new_child(library, how, limits)  # starts although `nobody` is over the limit
         assert run_in(bomb, fork) < limits.processes  # the child itself counts
-        other = Child("bwrap", library, limits)  # starts beside a child at its limit
+        other = new_child(library, how, limits)  # starts beside a child at its limit
         assert other.uid != bomb.uid
         assert run_in(other, fork) == run_in(bomb, "result = len(sleepers)")  # the same room as the first
     finally:
@@ -549,6 +587,7 @@ def test_children_do_not_share_their_process_limit(tmp_path):
         for c in (bomb, other):
             if c is not None:
                 c.kill()
+        sandbox.stop_fork_servers()
 
 
 def test_a_live_childs_uid_is_not_given_to_another(monkeypatch):
@@ -558,12 +597,111 @@ def test_a_live_childs_uid_is_not_given_to_another(monkeypatch):
     assert held not in given and len(given) == sandbox.CHILD_SLOTS - 1
 
 
-def test_a_child_that_cannot_start_says_why(tmp_path):
+@pytest.mark.parametrize("start", [Child, sandbox.ForkServer], ids=["own sandbox", "fork server"])
+def test_a_child_that_cannot_start_says_why(tmp_path, start):
     require_bwrap()
     groups = _groups_of_this_process()
     with pytest.raises(ChildDied, match="did not start.*no-library-here"):  # bwrap's own complaint is quoted
-        Child("bwrap", str(tmp_path / "no-library-here"), Limits(), startup_seconds=30)
+        if start is Child:
+            Child("bwrap", str(tmp_path / "no-library-here"), Limits(), startup_seconds=30)
+        else:
+            sandbox.ForkServer(str(tmp_path / "no-library-here"), Limits(), startup_seconds=30)
     assert _groups_of_this_process() == groups  # its cgroup is gone
+
+
+# --- the fork server (forkserver.py) ----------------------------------------------------------------
+
+def forked(library, limits=None):
+    return new_child(library, "forked", limits)
+
+
+def test_grading_as_root_forks_children_unless_told_not_to(library, monkeypatch):
+    if os.geteuid() != 0:
+        pytest.skip("a fork server is for graders that run as root")
+    monkeypatch.setattr(IsolatedExecute, "_library", library)
+    for setting, expected in [(True, True), (False, False)]:
+        child = IsolatedExecute(fork_server=setting).new_child("bwrap")
+        try:
+            assert (child.server is not None) is expected and run_in(child, "result = 7") == 7
+        finally:
+            child.kill()
+    sandbox.stop_fork_servers()
+
+
+def test_a_forked_child_cannot_reach_its_server(library):
+    """The server is root in the sandbox: its children, other users, can neither stop it, trace it, read its
+    memory or file descriptors, nor change its limits, priority or CPUs (all of which they could if it were
+    their own user), so no child can spoil the next one's start."""
+    child = forked(library)
+    source = ("import ctypes, os, resource\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+              "server = [int(p) for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, os.getpid())\n"
+              "          and os.stat(f'/proc/{p}').st_uid == 0]\n"
+              "def trace():\n    if libc.ptrace(16, server[0], 0, 0) != 0:\n"
+              "        raise OSError(ctypes.get_errno(), 'ptrace')\n"
+              "tries = {'stop': lambda: os.kill(server[0], 19), 'trace': trace,\n"
+              "         'limit': lambda: resource.prlimit(server[0], resource.RLIMIT_NOFILE, (3, 3)),\n"
+              "         'priority': lambda: os.setpriority(os.PRIO_PROCESS, server[0], 19),\n"
+              "         'cpus': lambda: os.sched_setaffinity(server[0], {0}),\n"
+              "         'descriptors': lambda: os.listdir(f'/proc/{server[0]}/fd'),\n"
+              "         'memory': lambda: open(f'/proc/{server[0]}/mem', 'rb').read(1)}\n"
+              "outcome = {}\nfor name, attempt in tries.items():\n    try:\n        attempt()\n"
+              "        outcome[name] = 'done'\n    except OSError as e:\n        outcome[name] = type(e).__name__\n"
+              "result = [len(server), outcome]")
+    try:
+        count, outcome = run_in(child, source)
+    finally:
+        child.kill()
+    assert count == 1 and set(outcome.values()) == {"PermissionError"}, outcome
+    assert child.server.usable
+    sandbox.stop_fork_servers()
+
+
+def test_the_next_child_meets_nothing_of_the_last(library):
+    """What a child leaves is gone before the next one is forked: its processes (the server kills them all), and,
+    as the server forks again only when nothing else is left, its files and System V IPC objects (the sandbox
+    is thrown away and a new one started)."""
+    sandbox.stop_fork_servers()
+    first = forked(library)
+    server = first.server
+    run_in(first, "import subprocess\nsubprocess.Popen(['sleep', '60'], start_new_session=True)\nresult = 1")
+    left = _processes_of(first.uid)
+    assert len(left) == 2  # the child and its sleeper, in a session of its own
+    first.kill()
+    for _ in range(50):  # the sandbox's init reaps the sleeper
+        if not left & _processes_of(first.uid):
+            break
+        time.sleep(0.1)
+    assert not left & _processes_of(first.uid)
+    second = forked(library)
+    try:
+        assert second.server is server  # only processes were left, and they are gone: the same sandbox
+        assert len(run_in(second, "import os\nresult = [p for p in os.listdir('/proc') if p.isdigit()]")) == 3
+        run_in(second, "open('/tmp/notes', 'w').write('mine')\nresult = 1")  # init, the server, itself
+    finally:
+        second.kill()
+    assert not server.usable  # it left a file: that sandbox is gone
+    third = forked(library)
+    try:
+        assert third.server is not server and run_in(third, "import os\nresult = os.listdir('/tmp')") == []
+        assert run_in(third, "import ctypes\nresult = ctypes.CDLL(None).shmget(0, 4096, 0o1600)") >= 0
+    finally:
+        third.kill()
+    assert not third.server.usable  # it left a shared memory segment
+    sandbox.stop_fork_servers()
+
+
+def test_a_forked_child_that_exits_says_how_and_its_server_goes_on(library):
+    sandbox.stop_fork_servers()
+    child = forked(library)
+    with pytest.raises(ChildDied, match="exited with code 3"):
+        run_in(child, "import os\nos._exit(3)")
+    assert not child.alive and child.server.usable
+    again = forked(library)
+    try:
+        assert again.server is child.server and run_in(again, "result = 2") == 2
+    finally:
+        again.kill()
+    sandbox.stop_fork_servers()
 
 
 # --- without bubblewrap: the loud fallback, graded with real nbgrader ------------------------------

@@ -22,6 +22,7 @@ import contextlib
 import gc
 import io
 import linecache
+import os
 import resource
 import secrets
 import shutil
@@ -38,7 +39,7 @@ from nbgrader.api import Gradebook
 from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.nbgraderformat.common import BaseMetadataValidator
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Enum, Integer, List, Unicode
+from traitlets import Bool, Enum, Integer, List, Unicode
 
 from ...core.graph import get_default_graph
 from ...core.registry import OpContext
@@ -47,7 +48,7 @@ from ..student_code import FORWARD_COUNTERS
 from . import cgroups
 from .graphs import GraphWriter
 from .protocol import ProtocolError, Timeout, decode, encode
-from .sandbox import FALLBACK_WARNING, Child, ChildDied, Limits, bwrap_available
+from .sandbox import FALLBACK_WARNING, Child, ChildDied, Limits, bwrap_available, shared_fork_server
 from .strip import make_stripped_library, profile_for
 
 CELL_CALLS_FACTOR = 10  # a test cell may spend this many cell timeouts in the student's code, in all its calls
@@ -477,6 +478,9 @@ class IsolatedExecute(Execute):
     cpu_limit = Integer(600, help="Seconds of CPU time for the student's process.").tag(config=True)
     process_limit = Integer(16, help="Processes the sandbox's user may have.").tag(config=True)
     file_size_limit = Integer(16 * 2 ** 20, help="Largest file the student's code may write.").tag(config=True)
+    fork_server = Bool(True, help="With bubblewrap, as root: fork each notebook's child from a sandbox that has "
+                       "imported numpy and the library once (forkserver.py), instead of starting a sandbox per "
+                       "notebook. A new sandbox is started whenever a child leaves anything behind.").tag(config=True)
 
     _frozen = False  # gc.freeze() done
     _libraries = {}  # assignment -> the stripped copy of the library its sandbox sees (strip.PROFILES)
@@ -532,7 +536,7 @@ class IsolatedExecute(Execute):
             raise ChildDied("bwrap is not installed")
         for attempt in range(attempts):
             try:
-                Child("bwrap", IsolatedExecute._library, self.limits()).kill()
+                self.new_child("bwrap").kill()
                 return
             except ChildDied as e:
                 if attempt + 1 == attempts:
@@ -540,8 +544,17 @@ class IsolatedExecute(Execute):
                 self.log.info("A first sandbox did not start (%s); trying again.", e)
                 time.sleep(pause)
 
-    def new_child(self):
-        return Child(self.mode_quiet(), IsolatedExecute._library, self.limits())
+    def new_child(self, mode=None):
+        mode, library, limits = mode or self.mode_quiet(), IsolatedExecute._library, self.limits()
+        if not (mode == "bwrap" and os.geteuid() == 0 and self.fork_server):
+            return Child(mode, library, limits)
+        server = shared_fork_server(library, limits)
+        try:
+            return Child(mode, library, limits, server=server)
+        except ChildDied:  # a server that forked before has died since (e.g. the kernel's OOM killer): once more
+            if not server.forks:
+                raise
+            return Child(mode, library, limits, server=shared_fork_server(library, limits))
 
     def mode_quiet(self):
         return IsolatedExecute._mode or self.mode()
