@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import pwd
+import select
 import socket
 import struct
 import subprocess
@@ -824,3 +825,26 @@ def test_the_alarm_waits_while_a_child_starts():
         other.join()
     assert reached == ["the end of the start"] and run.child is started and run.overran
     assert run.deferred is None and not run.holding
+
+
+def test_a_server_interrupted_mid_question_is_never_asked_again(library, monkeypatch):
+    """A test cell's alarm may ring while the grader waits for the server's answer: that answer, left unread,
+    must not be taken for the answer to the next question. The server is thrown away instead."""
+    sandbox.stop_fork_servers()
+    child = forked(library)
+    server, real_select = child.server, select.select
+
+    def ringing(*args):
+        monkeypatch.setattr(select, "select", real_select)
+        raise KeyboardInterrupt("the alarm rang")
+
+    monkeypatch.setattr(select, "select", ringing)
+    with pytest.raises(KeyboardInterrupt):
+        child.kill()
+    assert not server.usable
+    again = forked(library)
+    try:
+        assert again.server is not server and run_in(again, "result = 5") == 5
+    finally:
+        again.kill()
+    sandbox.stop_fork_servers()
