@@ -73,11 +73,11 @@ def _one_engine_per_database():
     """nbgrader opens a new Gradebook, and with it a new SQLAlchemy engine, about ten times per submission.
     Each new engine starts with an empty cache of compiled SQL, so every query was compiled again. A worker
     lives for many submissions: one engine per database URL keeps the cache (nbgrader's close() still
-    disposes of its connections)."""
+    disposes of its connections), and its tables are checked once."""
     import nbgrader.api
     from sqlalchemy import create_engine
 
-    engines = {}
+    engines, made = {}, set()
 
     def shared_engine(url, **options):
         key = (str(url), tuple(sorted(options.items())))
@@ -85,6 +85,21 @@ def _one_engine_per_database():
             engines[key] = create_engine(url, **options)
         return engines[key]
     nbgrader.api.create_engine = shared_engine
+
+    # Each opening also checks that every table exists (a query per table): once per engine is enough, as
+    # nothing drops a worker's tables. That saves about 1.2 ms of each opening.
+    real_inspect, real_create_all = nbgrader.api.inspect, nbgrader.api.Base.metadata.create_all
+
+    class TablesMade:
+        def get_table_names(self):
+            return [table.name for table in nbgrader.api.Base.metadata.sorted_tables]
+
+    def create_all_once(bind, **options):
+        if bind not in made:
+            real_create_all(bind=bind, **options)
+            made.add(bind)
+    nbgrader.api.inspect = lambda engine: TablesMade() if engine in made else real_inspect(engine)
+    nbgrader.api.Base.metadata.create_all = create_all_once
 
 
 def _worker(course, db_path, feedback, again):
