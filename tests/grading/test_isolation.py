@@ -848,3 +848,21 @@ def test_a_server_interrupted_mid_question_is_never_asked_again(library, monkeyp
     finally:
         again.kill()
     sandbox.stop_fork_servers()
+
+
+def test_a_server_whose_fork_went_wrong_forks_no_more(library, monkeypatch):
+    """If the grader cannot confirm the child the server says it forked, that server is stopped (its child with
+    it), and the next notebook gets a new one."""
+    sandbox.stop_fork_servers()
+    server = sandbox.shared_fork_server(library, Limits(memory_bytes=1024 * 2 ** 20, processes=8))
+    monkeypatch.setattr(sandbox, "_only_child", lambda pid: os.getpid())  # not the server's child
+    with pytest.raises(ChildDied, match="not the one it said"):
+        forked(library)
+    monkeypatch.undo()
+    assert not server.usable and server.process is None
+    child = forked(library)
+    try:
+        assert child.server is not server and run_in(child, "result = 3") == 3
+    finally:
+        child.kill()
+    sandbox.stop_fork_servers()

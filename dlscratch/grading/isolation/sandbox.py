@@ -440,7 +440,7 @@ class Forked:
         self.server, self.pid, self.pidfd = server, pid, os.pidfd_open(pid)
 
     def poll(self):
-        """None while it runs; its exit code is known only once `end` asks the server."""
+        """None while it runs, else true (its exit code is known only once `end` asks the server)."""
         return None if not select.select([self.pidfd], [], [], 0)[0] else "ended"
 
     def wait(self, timeout=None):
@@ -529,9 +529,11 @@ class ForkServer:
                 raise ChildDied("the fork server's child is not the one it said")
             self.forks, self.busy = self.forks + 1, True
             return Forked(self, pid)
-        except (OSError, Timeout, EOFError, ValueError, StopIteration) as e:
+        except BaseException as e:  # whatever went wrong, this server's state is unknown: it forks no more
             self.stop()
-            raise ChildDied(f"the sandbox did not start ({type(e).__name__}: {e})") from None
+            if isinstance(e, (OSError, Timeout, EOFError, ValueError, StopIteration)):
+                raise ChildDied(f"the sandbox did not start ({type(e).__name__}: {e})") from None
+            raise
 
     def end(self, seconds=10):
         """Kill the child and all it left; its exit code. Stops this server if the child left anything behind
