@@ -664,6 +664,7 @@ def test_the_next_child_meets_nothing_of_the_last(library):
     sandbox.stop_fork_servers()
     first = forked(library)
     server = first.server
+    empty = run_in(first, "import os\nresult = os.listdir('/tmp')")  # [], or the way to a Python under /tmp
     run_in(first, "import subprocess\nsubprocess.Popen(['sleep', '60'], start_new_session=True)\nresult = 1")
     left = _processes_of(first.uid)
     assert len(left) == 2  # the child and its sleeper, in a session of its own
@@ -683,7 +684,7 @@ def test_the_next_child_meets_nothing_of_the_last(library):
     assert not server.usable  # it left a file: that sandbox is gone
     third = forked(library)
     try:
-        assert third.server is not server and run_in(third, "import os\nresult = os.listdir('/tmp')") == []
+        assert third.server is not server and run_in(third, "import os\nresult = os.listdir('/tmp')") == empty
         assert run_in(third, "import ctypes\nresult = ctypes.CDLL(None).shmget(0, 4096, 0o1600)") >= 0
     finally:
         third.kill()
@@ -866,3 +867,16 @@ def test_a_server_whose_fork_went_wrong_forks_no_more(library, monkeypatch):
     finally:
         child.kill()
     sandbox.stop_fork_servers()
+
+
+def test_only_what_a_child_added_to_the_scratch_folders_is_a_leftover(tmp_path, monkeypatch):
+    """bubblewrap makes the way to a Python that lives under /tmp (a CI's fresh clone, say) inside the sandbox's
+    /tmp: the server must not take that for a child's file, or it would start a new sandbox for every notebook."""
+    from dlscratch.grading.isolation import forkserver
+    monkeypatch.setattr(forkserver, "SYSV_IPC", ())  # this host's own IPC objects are not a child's
+    scratch = tmp_path / "tmp"
+    (scratch / "ciclone").mkdir(parents=True)  # as bwrap made it, before any child
+    before = forkserver.listing([str(scratch)])
+    assert forkserver.leftovers(before) == []
+    (scratch / "notes.txt").write_text("a child's")
+    assert forkserver.leftovers(before) == [str(scratch / "notes.txt")]

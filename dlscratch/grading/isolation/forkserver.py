@@ -106,9 +106,17 @@ def kill_others(seconds=2.0):
     return True
 
 
-def leftovers():
-    """What a child left that the next one could meet: files in the scratch folders, System V IPC objects."""
-    found = [os.path.join(folder, name) for folder in SCRATCH if os.path.isdir(folder) for name in os.listdir(folder)]
+def listing(folders=SCRATCH):
+    """{folder: the names in it}, for those of `folders` that exist."""
+    return {folder: set(os.listdir(folder)) for folder in folders if os.path.isdir(folder)}
+
+
+def leftovers(before):
+    """What a child left that the next one could meet: files in the scratch folders that were not there at the
+    start (`before`, a listing: bubblewrap makes the way to a Python that lives under /tmp, read-only and root's),
+    System V IPC objects."""
+    found = [os.path.join(folder, name) for folder, names in listing(before.keys()).items()
+             for name in sorted(names - before[folder])]
     for table in SYSV_IPC:
         if os.path.exists(table):
             with open(table) as f:
@@ -118,6 +126,7 @@ def leftovers():
 
 def main(control_fd):
     control = socket.socket(fileno=control_fd)
+    empty = listing()  # the scratch folders as the sandbox began
     control.sendall(json.dumps({"ready": True}).encode())
     pid = pidfd = code = None
     while True:
@@ -147,7 +156,7 @@ def main(control_fd):
                 os.close(pidfd)
                 pid = pidfd = None
             gone = kill_others()
-            left = leftovers()
+            left = leftovers(empty)
             reply = {"code": code, "clean": gone and not left, "left": left[:5] + ([] if gone else ["processes"])}
         else:
             reply = {"error": f"not a request now: {sorted(request)}"}
