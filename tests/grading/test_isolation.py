@@ -828,6 +828,16 @@ def test_the_alarm_waits_while_a_child_starts():
     assert run.deferred is None and not run.holding
 
 
+def assert_a_new_server_forks(library, stopped):
+    """The next child comes from a new server, not from `stopped`, and works."""
+    child = forked(library)
+    try:
+        assert child.server is not stopped and run_in(child, "result = 3") == 3
+    finally:
+        child.kill()
+    sandbox.stop_fork_servers()
+
+
 def test_a_server_interrupted_mid_question_is_never_asked_again(library, monkeypatch):
     """A test cell's alarm may ring while the grader waits for the server's answer: that answer, left unread,
     must not be taken for the answer to the next question. The server is thrown away instead."""
@@ -843,12 +853,7 @@ def test_a_server_interrupted_mid_question_is_never_asked_again(library, monkeyp
     with pytest.raises(KeyboardInterrupt):
         child.kill()
     assert not server.usable
-    again = forked(library)
-    try:
-        assert again.server is not server and run_in(again, "result = 5") == 5
-    finally:
-        again.kill()
-    sandbox.stop_fork_servers()
+    assert_a_new_server_forks(library, server)
 
 
 def test_a_server_whose_fork_went_wrong_forks_no_more(library, monkeypatch):
@@ -861,12 +866,7 @@ def test_a_server_whose_fork_went_wrong_forks_no_more(library, monkeypatch):
         forked(library)
     monkeypatch.undo()
     assert not server.usable and server.process is None
-    child = forked(library)
-    try:
-        assert child.server is not server and run_in(child, "result = 3") == 3
-    finally:
-        child.kill()
-    sandbox.stop_fork_servers()
+    assert_a_new_server_forks(library, server)
 
 
 def test_only_what_a_child_added_to_the_scratch_folders_is_a_leftover(tmp_path, monkeypatch):

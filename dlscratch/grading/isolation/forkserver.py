@@ -124,6 +124,12 @@ def leftovers(before):
     return found
 
 
+def reap(pid, pidfd):
+    """Wait for the ended (or killed) child `pid` and close its pidfd; its exit code."""
+    os.close(pidfd)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
 def main(control_fd):
     control = socket.socket(fileno=control_fd)
     empty = listing()  # the scratch folders as the sandbox began
@@ -132,9 +138,7 @@ def main(control_fd):
     while True:
         ready = select.select([control] + ([pidfd] if pidfd is not None else []), [], [])[0]
         if pidfd is not None and pidfd in ready:  # the child ended: the grader's pipes close once all is gone
-            code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-            os.close(pidfd)
-            pid = pidfd = None
+            code, pid, pidfd = reap(pid, pidfd), None, None
             kill_others()
         if control not in ready:
             continue
@@ -152,9 +156,7 @@ def main(control_fd):
         elif "end" in request:
             if pid is not None:
                 os.kill(pid, signal.SIGKILL)
-                code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-                os.close(pidfd)
-                pid = pidfd = None
+                code, pid, pidfd = reap(pid, pidfd), None, None
             gone = kill_others()
             left = leftovers(empty)
             reply = {"code": code, "clean": gone and not left, "left": left[:5] + ([] if gone else ["processes"])}

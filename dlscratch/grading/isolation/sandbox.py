@@ -303,12 +303,7 @@ class Child:
             raise ChildDied("the sandbox did not start")
 
     def stderr_tail(self, size=2000):
-        try:
-            self.stderr.seek(0, os.SEEK_END)
-            self.stderr.seek(max(0, self.stderr.tell() - size))
-            return self.stderr.read().decode(errors="replace").strip()
-        except (OSError, ValueError):
-            return ""
+        return _tail(self.stderr, size)
 
     @property
     def alive(self):
@@ -422,6 +417,16 @@ class Child:
         self.stderr.close()
         self.process = None
         return code
+
+
+def _tail(file, size):
+    """The last `size` bytes of a process's stderr file, as text ("" once it is closed)."""
+    try:
+        file.seek(0, os.SEEK_END)
+        file.seek(max(0, file.tell() - size))
+        return file.read().decode(errors="replace").strip()
+    except (OSError, ValueError):
+        return ""
 
 
 def _describe_exit(code):
@@ -549,12 +554,7 @@ class ForkServer:
             return None
 
     def stderr_tail(self, size=2000):
-        try:
-            self.stderr.seek(0, os.SEEK_END)
-            self.stderr.seek(max(0, self.stderr.tell() - size))
-            return self.stderr.read().decode(errors="replace").strip()
-        except (OSError, ValueError):
-            return ""
+        return _tail(self.stderr, size)
 
     def stop(self):
         """Kill the whole sandbox, and remove its cgroup."""
