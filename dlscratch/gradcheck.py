@@ -4,18 +4,23 @@ import numpy as np
 from .core import Graph, Session, Variable, compute_gradients, multiply, reduce_sum
 
 
-def rel_error(a, b):
-    """The largest element-wise relative error, as CS231n defines it: |a-b| / max(1e-8, |a|+|b|)."""
+def rel_error(a, b, floor=1e-8):
+    """The largest element-wise relative error, as CS231n defines it: |a-b| / max(floor, |a|+|b|).
+    `floor` may be an array of a's shape: a size below which each element counts as zero."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
         raise ValueError(f"rel_error needs arrays of the same shape, got {a.shape} and {b.shape}")
     if a.size == 0:
         return 0.0
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+    return float(np.max(np.abs(a - b) / np.maximum(floor, np.abs(a) + np.abs(b))))
 
 
-def numerical_gradient(f, x, eps=1e-5):
-    """d f() / d x by central differences; `x` is a float64 array that f reads, changed in place and restored."""
+def numerical_gradient(f, x, eps=1e-5, weights=None):
+    """d f() / d x by central differences; `x` is a float64 array that f reads, changed in place and restored.
+
+    With `weights`, f returns an array and this is d sum(weights * f()) / d x. The two outputs are
+    subtracted before they are summed, so the outputs a nudge does not reach cancel exactly instead
+    of adding their rounding error to every element (which swamps an element whose weight is tiny)."""
     if x.dtype != np.float64:
         raise TypeError(f"numerical gradients need float64 values to be accurate, got {x.dtype}")
     grad = np.zeros_like(x)
@@ -27,7 +32,8 @@ def numerical_gradient(f, x, eps=1e-5):
         flat[i] = saved - eps
         down = f()
         flat[i] = saved
-        gflat[i] = (up - down) / (2 * eps)
+        difference = up - down if weights is None else np.sum(weights * (up - down))
+        gflat[i] = difference / (2 * eps)
     return grad
 
 

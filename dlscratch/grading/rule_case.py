@@ -108,8 +108,8 @@ class RuleCase:
         arrays = [a.copy() for a in self.arrays]
 
         def f():
-            return float(np.sum(self.grad * forward(OpContext(self.node, arrays), *arrays, **self.node.attrs)))
-        return gradcheck.numerical_gradient(f, arrays[i])
+            return np.asarray(forward(OpContext(self.node, arrays), *arrays, **self.node.attrs), dtype=np.float64)
+        return gradcheck.numerical_gradient(f, arrays[i], weights=self.grad)
 
     def expected_by_library(self):
         return op_class(self.op_type).backward(self.context(), self.grad.copy())
@@ -117,7 +117,10 @@ class RuleCase:
     def terms_by_library(self):
         """The library's rule on the absolute values of the inputs, output and grad. Where a gradient sums
         terms (a broadcast input), this is the size of those terms, which rounding scales with, however much
-        they cancel in the sum itself."""
+        they cancel in the sum itself. Softmax's rule, y * (grad - sum(grad * y)), subtracts: its terms' sizes add."""
+        if self.op_type == "Softmax":
+            y, g = np.abs(self.output), np.abs(self.grad)
+            return (y * (g + np.sum(g * y, axis=self.node.attrs["axis"], keepdims=True)),)
         ctx = OpContext(self.node, tuple(np.abs(a) for a in self.arrays), np.abs(self.output),
                         (True,) * len(self.arrays))
         with np.errstate(all="ignore"):

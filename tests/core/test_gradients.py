@@ -355,6 +355,21 @@ def test_rel_error_is_the_cs231n_definition():
     assert ds.gradcheck.rel_error([[1.0, 0.0]], [[1.0, 1.0]]) == pytest.approx(1.0)  # the largest element
     with pytest.raises(ValueError, match="shape"):
         ds.gradcheck.rel_error(np.ones(2), np.ones(3))
+    # a floor per element: below it an element counts as zero
+    assert ds.gradcheck.rel_error([1.0, 1e-9], [1.0, 2e-9], floor=np.array([1e-8, 1e-6])) == pytest.approx(1e-3)
+
+
+def test_numerical_gradient_with_weights_differences_before_summing():
+    """d sum(w * exp(x)) / dx with one tiny weight: summing first buries that element in the rounding
+    of the others (relative error ~1e-4); differencing first keeps every element exact to ~1e-10."""
+    x = np.linspace(-3, 3, 7)
+    w = np.array([1e-5, 3.0, -2.0, 1.5, 2.5, -3.0, 2.0])
+    exact = w * np.exp(x)
+    summed = ds.gradcheck.numerical_gradient(lambda: float(np.sum(w * np.exp(x))), x)
+    weighted = ds.gradcheck.numerical_gradient(lambda: np.exp(x), x, weights=w)
+    assert ds.gradcheck.rel_error(summed, exact) > 1e-6  # the trouble (it depends on rounding, hence loose)
+    assert ds.gradcheck.rel_error(weighted, exact) < 1e-9
+    np.testing.assert_array_equal(x, np.linspace(-3, 3, 7))
 
 
 def test_numerical_gradient_is_accurate_and_restores_its_input():
