@@ -3,7 +3,7 @@
 # Usage: bash scripts/grade.sh ASSIGNMENT... | --all  [--jobs N] [--only-new] [--no-feedback] [--report FILE] [--course DIR]
 #   e.g. bash scripts/grade.sh 01-backward-passes;  bash scripts/grade.sh --all --report class-report.html
 # Autogrades submitted/*/ASSIGNMENT/ in parallel, writes feedback/ and grades.csv. Student code runs
-# with your rights: see "Student code runs unsandboxed" in solutions/README.md.
+# in a sandbox where bubblewrap is installed: see "Where student code runs" in solutions/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=python3
