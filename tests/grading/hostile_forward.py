@@ -33,7 +33,7 @@ CELLS = {
 }
 CALLED_BY = {"post_order": ["evaluate"]}  # the solution's evaluate walks the student's own post_order
 EVERY_CELL = set().union(*CELLS.values())
-LONG = {"test_post_order_hidden", "test_evaluate_long_chain"}  # the cells with a chain of 2,000 ops
+LONG = {"test_post_order_hidden", "test_evaluate_long_chain"}  # the cells with a chain of 1,200 ops
 TWO_FETCHES = {"test_evaluate_diamond", "test_evaluate_hidden", "test_trained_mlp"}  # evaluate([a, b], ...)
 FED_PLACEHOLDER = {"test_evaluate_affine", "test_evaluate_hidden", "test_trained_mlp"}
 
