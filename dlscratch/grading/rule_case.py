@@ -117,7 +117,8 @@ class RuleCase:
     def terms_by_library(self):
         """The library's rule on the absolute values of the inputs, output and grad. Where a gradient sums
         terms (a broadcast input), this is the size of those terms, which rounding scales with, however much
-        they cancel in the sum itself. Softmax's rule, y * (grad - sum(grad * y)), subtracts: its terms' sizes add."""
+        they cancel in the sum itself. Softmax's rule, y * (grad - sum(grad * y)), subtracts: its terms' sizes add
+        (an op whose rule subtracts needs such a line, or check_rule is stricter with it than intended)."""
         if self.op_type == "Softmax":
             y, g = np.abs(self.output), np.abs(self.grad)
             return (y * (g + np.sum(g * y, axis=self.node.attrs["axis"], keepdims=True)),)
