@@ -26,7 +26,12 @@ optimizer's `state` dict, keyed by Variables, keeps working). Around each call:
   (`OPS[type].apply`), so the checks run them on the grader's engine. Only registered op types and
   data attrs are accepted.
 - Functions of the grader's (a check's `step`) cross as callbacks: calling one in the sandbox asks
-  the grader to run it with data and waits for its answer.
+  the grader to run it with data and waits for its answer. A function that says what it is
+  (`function.mirror = (kind, args)`, of a kind the child knows) is mirrored instead: the sandbox
+  runs its own copy, records what each call was given, and puts the copy's Variables back when
+  the student's call returns; the grader then makes the same calls to its own function, in order
+  (preprocessor.py: `IsolatedRun._replay`). So the grader's state is its own, reached without a
+  round trip per call (a mini-batch loop makes hundreds). The copy only saves time: it decides nothing.
 - Dicts keep their identity: a dict the grader passes again is the sandbox's same dict, with what
   the student's code put in it.
 
@@ -239,7 +244,11 @@ class GraphWriter:
         if isinstance(value, CALLBACKS) and not isinstance(value, type):
             handle = len(self.callbacks)
             self.callbacks[handle] = value
-            return {"t": "callback", "id": handle}
+            tree = {"t": "callback", "id": handle}
+            mirror = getattr(value, "mirror", None)
+            if isinstance(mirror, tuple) and len(mirror) == 2:
+                tree["mirror"] = {"kind": str(mirror[0]), "args": encode(tuple(mirror[1]), self.arrays, nodes=self)}
+            return tree
         return None
 
     def dict_handle(self, value):
@@ -252,7 +261,7 @@ class GraphWriter:
     def decoded_dict(self, handle, build):
         return build()
 
-    def decode_callback(self, handle):
+    def decode_callback(self, handle, mirror=None):
         return opaque("function")  # the sandbox's functions stay there
 
     # --- the student's nodes in ----------------------------------------------------------------------
@@ -319,9 +328,11 @@ class GraphReader:
     """The sandbox's side: the graphs of one test cell rebuilt from their descriptions; nodes to ids
     and back; the student's new nodes described; Variables watched."""
 
-    def __init__(self, descriptions=(), arrays=(), call_back=None):
+    def __init__(self, descriptions=(), arrays=(), call_back=None, mirrors=None):
         self.nodes, self.ids, self.graphs, self.graph_ids = {}, {}, {}, {}
         self.outgoing, self.arrays, self.dicts, self.call_back = [], [], {}, call_back
+        self.mirrors = mirrors or {}  # kind -> make(record, *args): a local copy of a grader's function
+        self.mirrored, self.restores = [], []  # this call's: [handle, [[args, failed], ...]]; Variables to put back
         self.rng = random.Random(secrets.randbits(64))
         self.add(descriptions, arrays)
 
@@ -430,12 +441,37 @@ class GraphReader:
     def encode_callable(self, value):
         return None
 
-    def decode_callback(self, handle):
+    def decode_callback(self, handle, mirror=None):
         call_back = self.call_back
 
         def grader_function(*args, **kwargs):
             return call_back(handle, args, kwargs)
-        return grader_function
+        make = self.mirrors.get(mirror[0]) if mirror is not None else None
+        if make is None:
+            return grader_function
+        calls = []
+
+        def record(*args):
+            """Note a call's arguments, as the grader's function is to get them (copies: the student's code may
+            change its arrays later); returns what to call when the call worked."""
+            entry = [list(args), True]
+            calls.append(entry)
+            return lambda: entry.__setitem__(1, False)
+        try:
+            local, variables = make(record, *mirror[1])
+        except (LookupError, TypeError):  # the library here cannot run it, or not as described: call back
+            return grader_function
+        self.mirrored.append([handle, calls])
+        self.restores.extend((v, v.value) for v in variables)
+        return local
+
+    def end_call(self):
+        """The student's call returned: [[handle, [[args, failed], ...]], ...] for the mirrored functions it
+        got, each with the calls it made; their Variables are as they were (the grader replays the calls)."""
+        for v, value in reversed(self.restores):
+            v.value = value
+        mirrored, self.mirrored, self.restores = self.mirrored, [], []
+        return mirrored
 
     def dict_handle(self, value):
         return None

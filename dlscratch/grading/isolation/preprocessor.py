@@ -280,6 +280,8 @@ class IsolatedRun:
         try:
             nodes.receive(reply.get("graph"), answer)  # the nodes the student's code made
             nodes.apply_variable_changes(reply.get("variables") or [], answer)
+            if reply.get("ok"):
+                self._replay(reply.get("mirrored") or [], answer, nodes)
             _count_forwards(reply.get("forward_calls") or [], nodes)
             value = decode(reply.get("value"), answer, nodes=nodes) if reply.get("ok") else None
             for i, changed in reply.get("changed", []):  # in-place changes, as the kernel would have seen them
@@ -291,6 +293,29 @@ class IsolatedRun:
         if not reply.get("ok"):
             raise _student_exception(reply.get("error") or {}, self.sources)
         return value
+
+    @staticmethod
+    def _replay(mirrored, arrays, nodes):
+        """Make the calls that the sandbox's copies of mirrored functions (graphs.py) recorded,
+        [[handle, [[args, failed], ...]], ...], to the grader's own functions, in order. A call that failed
+        there (and that the student's code went on from) may fail here too; one that worked there must work
+        here, or the copy was not the grader's function."""
+        for handle, calls in mirrored:
+            function = nodes.callbacks.get(handle) if type(handle) is int else None
+            if getattr(function, "mirror", None) is None or not isinstance(calls, list):
+                raise ProtocolError("calls of a function that was not mirrored")
+            for args, failed in calls:
+                args = decode(args, arrays, nodes=nodes)
+                if not isinstance(args, list):
+                    raise ProtocolError("a mirrored call's arguments are not a list")
+                try:
+                    function(*args)
+                except GraderTimeout:
+                    raise
+                except Exception as e:  # noqa: BLE001
+                    if not failed:
+                        raise ProtocolError(f"a call that worked in the sandbox fails here: {type(e).__name__}: "
+                                            f"{e}") from None
 
     def _exchange(self, header, arrays, deadline, nodes):
         """Send a call and wait for its answer, running the grader's functions the student's code calls

@@ -17,7 +17,8 @@ as JSON trees:
     a gradient rule's ctx            {"t": "ctx", ...}: its op type, inputs, output, attrs, needs
     a graph node                     {"t": "node", "id": int}: its graph crosses as data (graphs.py)
     a dict with other keys           {"t": "pairs", "v": [[key, value], ...], "run": bool}
-    a function of the grader's       {"t": "callback", "id": int}: the sandbox may call it back
+    a function of the grader's       {"t": "callback", "id": int}: the sandbox may call it back; with
+                                     "mirror": {"kind", "args"}, it may run its own copy instead (graphs.py)
     anything else                    {"t": "opaque", "type": its type's name}: no value at all
 
 This module needs numpy and the standard library only: the sandbox imports it too.
@@ -240,7 +241,10 @@ def decode(tree, arrays, make_context=None, depth=0, nodes=None):
             return opaque("node")
         return nodes.decode_node(tree["id"])
     if kind == "callback" and nodes is not None and type(tree.get("id")) is int:
-        return nodes.decode_callback(tree["id"])
+        mirror = tree.get("mirror")
+        if type(mirror) is dict:
+            mirror = (str(mirror.get("kind")), decode(mirror.get("args"), arrays, None, depth + 1, nodes))
+        return nodes.decode_callback(tree["id"], mirror if type(mirror) is tuple else None)
     if kind == "ctx" and make_context is not None:
         return make_context(str(tree["op_type"]), *(decode(tree[k], arrays, None, depth + 1)
                                                     for k in ("inputs", "output", "attrs", "needs")))
