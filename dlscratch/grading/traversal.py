@@ -103,7 +103,7 @@ def check_backprop(backprop, graph="chain"):
     # Consumers before their inputs, so the first wrong node is the root cause; constants last, as
     # a wrong Variable or op says more.
     order = sorted(reversed(library_topological_order([problem.loss])), key=lambda n: isinstance(n, Constant))
-    for node in order:
+    for node in [] if _all_right(order, grads, expected) else order:
         if node not in grads:
             raise CheckFailed(f"{where}: your dict has no gradient for {describe(node)}. Every node the loss "
                               "depends on gets one, the loss itself included (d loss / d loss = 1).")
@@ -122,6 +122,19 @@ def check_backprop(backprop, graph="chain"):
         if node not in expected and isinstance(node, Node) and np.any(np.asarray(value) != 0):
             raise CheckFailed(f"{where}: you gave {describe(node)} a nonzero gradient, but the loss does not "
                               "depend on it. Only the consumers on a path to the loss pass gradients back.")
+
+
+def _all_right(nodes, grads, expected):
+    """Whether every node has a gradient of its value's shape, close to the expected one: what check_backprop's
+    loop asks node by node, asked of all at once (a long chain has 1,800 nodes). If not, the loop finds which."""
+    try:
+        actual = [np.asarray(grads[n], dtype=float) for n in nodes if grads[n] is not None]
+        if len(actual) < len(nodes) or any(a.shape != np.shape(expected[n]) for a, n in zip(actual, nodes)):
+            return False
+        return close(np.concatenate([a.ravel() for a in actual]),
+                     np.concatenate([np.ravel(expected[n]) for n in nodes]).astype(float), 1e-7)
+    except Exception:  # noqa: BLE001 (a missing node, a value that is no array: the loop says which)
+        return False
 
 
 def _diagnose_by_rerunning(backprop, problem, values, expected):

@@ -7,6 +7,7 @@ import pytest
 
 import dlscratch as ds
 from dlscratch import grading
+from dlscratch.grading.sample_graphs import build
 
 from . import submissions as s
 
@@ -176,6 +177,39 @@ def test_backprop_walking_the_order_forwards_is_told_to_reverse_it():
                                    "random 0"])
 def test_the_solution_backprop_still_passes(graph):
     grading.check_backprop(_solved("02-backprop")["backprop"], graph)
+
+
+def _changed(k, change):
+    """The solution's backprop, with the gradient of the k-th node of the loss's topological order changed."""
+    solved = _solved("02-backprop")
+
+    def backprop(loss, values):
+        grads = dict(solved["backprop"](loss, values))
+        node = solved["topological_order"](loss)[k]
+        if change is None:
+            del grads[node]
+        else:
+            grads[node] = change(grads[node])
+        return grads
+    return backprop
+
+
+@pytest.mark.parametrize("change, passes", [
+    (lambda g: g * (1 + 5e-8), True), (lambda g: g * (1 + 1e-6), False), (lambda g: g * np.nan, False),
+    (lambda g: g[:1], False), (None, False), (lambda g: [list(g)], False)])
+def test_the_gradients_compared_all_at_once_pass_and_fail_as_node_by_node(change, passes):
+    """check_backprop first compares every gradient in one vectorized step, and only goes node by node
+    (to name the first wrong one) if that fails: a change in the middle of the long chain still fails,
+    with the message of the node that is wrong, and a rounding-level one still passes."""
+    backprop = _changed(900, change)
+    if passes:
+        grading.check_backprop(backprop, "long chain")
+        return
+    message = _failure(grading.check_backprop, backprop, "long chain")
+    _, problem = build("long chain")
+    node = _solved("02-backprop")["topological_order"](problem.loss)[900]
+    assert f"'{node.name}' ({node.op_type})" in message, message
+    assert any(what in message for what in ("is wrong", "no gradient", "should have its value's shape")), message
 
 
 # Assignment 3: (submission, answer cell) -> (the check's arguments, what the message must say)
