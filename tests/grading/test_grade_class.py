@@ -188,10 +188,12 @@ def test_a_workers_gradebook_copy_is_written_without_waiting_for_the_disk(tmp_pa
 
 def test_a_worker_keeps_one_engine_per_gradebook_and_its_compiled_sql(tmp_path):
     """nbgrader opens a Gradebook (and an engine) about ten times per submission; in a worker they share one
-    engine, so SQL compiled for one submission serves the next, and only the first opening checks the tables.
-    Nested gradebooks still work after the inner one's close() has disposed of the engine's connections."""
+    engine, so SQL compiled for one submission serves the next, only the first opening checks the tables, and
+    a connection is not made again for each opening. Nested gradebooks still work after the inner one's close()."""
     script = ("import sys; from nbgrader.api import Gradebook\n"
+              "from sqlalchemy import event\nfrom sqlalchemy.engine import Engine\n"
               "from dlscratch.grading import parallel\n"
+              "connects = []\nevent.listen(Engine, 'connect', lambda *args: connects.append(1))\n"
               "if sys.argv[1] == 'worker': parallel._one_engine_per_database()\n"
               f"url = 'sqlite:///{tmp_path}/' + sys.argv[1] + '.db'\n"
               "with Gradebook(url) as outer:\n"
@@ -202,16 +204,18 @@ def test_a_worker_keeps_one_engine_per_gradebook_and_its_compiled_sql(tmp_path):
               "    outer.add_student('cy')\n"
               "    cache = outer.engine._compiled_cache\n"
               "    compiled = len(cache)\n"
-              "from sqlalchemy import event\nfrom sqlalchemy.engine import Engine\n"
               "checks = []\n"
               "event.listen(Engine, 'before_cursor_execute', lambda c, cursor, statement, *a: checks.append(\n"
               "             statement) if 'PRAGMA' in statement or 'sqlite_master' in statement else None)\n"
-              "with Gradebook(url) as again:\n"
-              "    names = sorted(s.id for s in again.students)\n"
-              "    print(shared, again.engine._compiled_cache is cache and compiled > 0, names, len(checks) > 0)\n")
+              "for _ in range(3):\n"
+              "    with Gradebook(url) as again:\n"
+              "        names = sorted(s.id for s in again.students)\n"
+              "print(shared, again.engine._compiled_cache is cache and compiled > 0, names, len(checks) > 0,\n"
+              "      len(connects))\n")
     seen = {who: subprocess.run([sys.executable, "-c", script, who], capture_output=True, text=True, check=True,
                                 cwd=REPO).stdout.strip() for who in ("worker", "merger")}
-    assert seen == {"worker": "True True ['ada', 'bob', 'cy'] False", "merger": "False False ['ada', 'bob', 'cy'] True"}
+    assert seen == {"worker": "True True ['ada', 'bob', 'cy'] False 1",  # one connection in all
+                    "merger": "False False ['ada', 'bob', 'cy'] True 5"}  # one per opening
 
 
 def test_the_default_is_one_worker_more_than_the_cpus(monkeypatch):
