@@ -43,6 +43,10 @@ c.OverwriteCells.missing_cell_notification = (
 # Create a student in the gradebook the first time their submission is autograded.
 c.Autograde.create_student = True
 
+# nbconvert checks the notebook against nbformat's schema after each of autograde's 13 steps; once
+# after the last step of each of its two passes is enough (an invalid notebook is still refused).
+c.Exporter.optimistic_validation = True
+
 # nbgrader 0.9.6 builds a new submission's rows and reads them before adding them to the
 # database session, written for SQLAlchemy 1.x. SQLAlchemy 2 then warns, for every submission,
 # "Object of type <SubmittedAssignment> not in session, add operation along ... will not
