@@ -99,7 +99,7 @@ def _student_line(error):
 
 
 def reject_library_code(fn, what):
-    if getattr(fn, "__module__", "").startswith("dlscratch"):
+    if str(getattr(fn, "__module__", None) or "").startswith("dlscratch"):  # None: made by exec() without a name
         raise CheckFailed(f"the {what} you handed in is the library's own code. Write your own: that is "
                           "the exercise.")
 

@@ -4,6 +4,7 @@ import pytest
 
 import dlscratch as ds
 from dlscratch import grading
+from dlscratch.core.registry import OPS
 
 from . import submissions
 from .nbgrader_course import REPO, read_notebook
@@ -135,3 +136,14 @@ def test_an_honest_rule_passes_whatever_grad_the_grader_draws(monkeypatch, op, i
     from dlscratch.grading import rule_case
     monkeypatch.setattr(rule_case, "GRAD_SEED", seed)
     grading.check_rule(op, RULES[f"{op.__name__}_backward"], *inputs, **attrs)
+
+
+def test_a_rule_from_no_module_is_checked_and_the_librarys_own_is_refused():
+    """A function made by exec() without a __name__ has no module (None); checking it used to crash."""
+    namespace = {"np": np}
+    exec("def negative_backward(ctx, grad):\n    return (-grad,)\n", namespace)
+    rule = namespace["negative_backward"]
+    assert rule.__module__ is None
+    grading.check_rule(ds.negative, rule, np.array([1.0, -2.0]))
+    with pytest.raises(grading.CheckFailed, match="the library's own code"):
+        grading.check_rule(ds.negative, OPS["Neg"].backward, np.array([1.0, -2.0]))
